@@ -29,7 +29,7 @@ LIBVIGIL   := $(BUILD)/libvigil.a
 svc_src = $(wildcard services/$(1)/*.c services/$(1)/*/*.c)
 svc_obj = $(patsubst %.c,$(BUILD)/%.o,$(call svc_src,$(1)))
 # a service's objects without main.o, for unit tests and benchmarks
-svc_lib_obj = $(filter-out $(BUILD)/services/$(1)/main.o,$(call svc_obj,$(1)))
+svc_lib_obj = $(if $(1),$(filter-out $(BUILD)/services/$(1)/main.o,$(call svc_obj,$(1))))
 
 CTL_SRC := $(wildcard tools/vigilctl/*.c)
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)

@@ -39,8 +39,7 @@ static int load_entry(const vg_cfg_entry *e, char *base, char *errbuf, size_t er
         char *host = NULL;
         int port = 0;
         if (val == NULL || !vg_split_hostport(val, &host, &port)) {
-            snprintf(errbuf, errlen, "%s: expected host:port, got \"%s\"", e->name,
-                     val ? val : "");
+            snprintf(errbuf, errlen, "%s: expected host:port, got \"%s\"", e->name, val ? val : "");
             return -1;
         }
         free(host);
@@ -52,8 +51,8 @@ static int load_entry(const vg_cfg_entry *e, char *base, char *errbuf, size_t er
         errno = 0;
         long v = val ? strtol(val, &end, 10) : 0;
         if (val == NULL || errno || end == val || *end != '\0' || v < e->min || v > e->max) {
-            snprintf(errbuf, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"",
-                     e->name, e->min, e->max, val ? val : "");
+            snprintf(errbuf, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", e->name,
+                     e->min, e->max, val ? val : "");
             return -1;
         }
         *(long *)field = v;
@@ -123,8 +122,7 @@ void vg_config_print(FILE *out, const char *service, const vg_cfg_entry *table, 
             def = "(secret)";
         }
         if (markdown) {
-            fprintf(out, "| `%s` | %s | `%s` | %s |\n", e->name, type_name(e->type), def,
-                    e->help);
+            fprintf(out, "| `%s` | %s | `%s` | %s |\n", e->name, type_name(e->type), def, e->help);
         } else {
             fprintf(out, "  %-30s %-9s default %s\n      %s\n", e->name, type_name(e->type), def,
                     e->help);

@@ -57,9 +57,8 @@ int vg_master_key_load(vg_master_key *mk, const char *b64, bool dev_mode, char *
     return 0;
 }
 
-static bool gcm_run(bool enc, const unsigned char *key, const unsigned char *nonce,
-                    const char *aad, const unsigned char *in, size_t len, unsigned char *out,
-                    unsigned char *tag)
+static bool gcm_run(bool enc, const unsigned char *key, const unsigned char *nonce, const char *aad,
+                    const unsigned char *in, size_t len, unsigned char *out, unsigned char *tag)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0;
@@ -90,8 +89,7 @@ char *vg_secret_seal(const vg_master_key *mk, const void *plain, size_t len, con
     size_t total = NONCE_LEN + len + TAG_LEN;
     unsigned char *blob = vg_malloc(total + 16);
     vg_random_bytes(blob, NONCE_LEN);
-    if (!gcm_run(true, mk->key, blob, aad, plain, len, blob + NONCE_LEN,
-                 blob + NONCE_LEN + len)) {
+    if (!gcm_run(true, mk->key, blob, aad, plain, len, blob + NONCE_LEN, blob + NONCE_LEN + len)) {
         free(blob);
         return NULL;
     }

@@ -48,8 +48,8 @@ static void set_error(vg_db *db, const char *msg, const char *state)
 
 static bool connect_once(vg_db *db)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {db->url, "5", "vigil", NULL};
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
+    const char *vals[] = {db->url, "5", "vigil", "-c client_min_messages=warning", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         set_error(db, PQerrorMessage(conn), "08006");
@@ -162,8 +162,7 @@ static bool connection_lost(const vg_db *db)
            PQstatus(db->conn) != CONNECTION_OK;
 }
 
-static int tx_once(vg_db *db, const char *begin, const char *tenant_id, vg_db_tx_fn fn,
-                   void *arg)
+static int tx_once(vg_db *db, const char *begin, const char *tenant_id, vg_db_tx_fn fn, void *arg)
 {
     if (vg_db_cmd(db, begin, 0, NULL) != 0) {
         return -1;

@@ -89,8 +89,8 @@ static bool envelope_type_valid(const char *type)
         return false;
     }
     for (const char *s = type; *s != '\0'; s++) {
-        bool ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-                  *s == '_' || *s == '-';
+        bool ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+                  *s == '-';
         if (!ok) {
             return false;
         }
@@ -114,8 +114,7 @@ static int envelope_check(json_t *root, vg_envelope *env, char *errbuf, size_t e
     if (!envelope_get_uuid(root, "id", false, env->id, errbuf, errlen)) {
         return -1;
     }
-    if (!envelope_get_string(root, "type", false, env->type, sizeof env->type, errbuf,
-                             errlen)) {
+    if (!envelope_get_string(root, "type", false, env->type, sizeof env->type, errbuf, errlen)) {
         return -1;
     }
     if (!envelope_type_valid(env->type)) {
@@ -141,8 +140,7 @@ static int envelope_check(json_t *root, vg_envelope *env, char *errbuf, size_t e
     return 0;
 }
 
-int vg_envelope_parse(const void *buf, size_t len, vg_envelope *env, char *errbuf,
-                      size_t errlen)
+int vg_envelope_parse(const void *buf, size_t len, vg_envelope *env, char *errbuf, size_t errlen)
 {
     json_error_t error;
     memset(env, 0, sizeof *env);

@@ -70,7 +70,7 @@ struct req_priv {
     http_path path;
     http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
-    char *rest;          /* the "*" parameter */
+    char *rest; /* the "*" parameter */
     char *path_decoded;
     char *query_raw;
     struct evkeyvalq query;
@@ -96,7 +96,7 @@ struct vg_http_server {
     void *fallback_arg;
     http_conn **conns; /* hash of evcon -> http_conn, power-of-two buckets */
     size_t nbuckets, nconns;
-    req_priv *live;    /* every request not replied to yet */
+    req_priv *live; /* every request not replied to yet */
     size_t inflight;
     size_t flushing;
     bool draining, drain_finished;
@@ -411,8 +411,7 @@ static vg_counter *route_counter(http_route *r, const char *method, int status)
         r->capcounters = r->capcounters ? r->capcounters * 2 : 8;
         r->counters = vg_realloc(r->counters, r->capcounters * sizeof *r->counters);
     }
-    char *labels =
-        vg_asprintf("route=\"%s\",method=\"%s\",code=\"%d\"", r->label, method, status);
+    char *labels = vg_asprintf("route=\"%s\",method=\"%s\",code=\"%d\"", r->label, method, status);
     http_code_counter *cc = &r->counters[r->ncounters++];
     cc->method = method;
     cc->status = status;
@@ -789,8 +788,8 @@ static int bound_port(struct evhttp_bound_socket *bound)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-vg_http_server *vg_http_server_new(struct event_base *base, const vg_http_opts *opts,
-                                   char *errbuf, size_t errlen)
+vg_http_server *vg_http_server_new(struct event_base *base, const vg_http_opts *opts, char *errbuf,
+                                   size_t errlen)
 {
     vg_http_server *srv = vg_calloc(1, sizeof *srv);
     char *host = NULL;
@@ -815,8 +814,8 @@ vg_http_server *vg_http_server_new(struct event_base *base, const vg_http_opts *
         goto fail;
     }
     http_configure(srv, opts);
-    srv->bound = evhttp_bind_socket_with_handle(srv->http, host[0] ? host : "0.0.0.0",
-                                                (ev_uint16_t)port);
+    srv->bound =
+        evhttp_bind_socket_with_handle(srv->http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port);
     if (srv->bound == NULL) {
         set_err(errbuf, errlen, "cannot listen on %s: %s", opts->addr,
                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -869,8 +868,8 @@ int vg_http_server_port(const vg_http_server *srv)
     return srv->port;
 }
 
-void vg_http_route(vg_http_server *srv, const char *method, const char *pattern,
-                   vg_http_handler fn, void *arg)
+void vg_http_route(vg_http_server *srv, const char *method, const char *pattern, vg_http_handler fn,
+                   void *arg)
 {
     if (srv->nroutes == srv->caproutes) {
         srv->caproutes = srv->caproutes ? srv->caproutes * 2 : 16;

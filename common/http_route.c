@@ -46,8 +46,7 @@ static bool segment_is_param(const char *seg)
     return len > 2 && seg[0] == '{' && seg[len - 1] == '}';
 }
 
-http_route *http_route_new(const char *method, const char *pattern, vg_http_handler fn,
-                           void *arg)
+http_route *http_route_new(const char *method, const char *pattern, vg_http_handler fn, void *arg)
 {
     if (pattern == NULL || pattern[0] != '/' || fn == NULL) {
         route_bug("pattern must start with '/' and have a handler", pattern);
@@ -203,8 +202,7 @@ static char *join_rest(const http_path *p, size_t from)
     return vg_buf_steal(&b);
 }
 
-size_t http_route_bind(const http_route *r, const http_path *p, http_param *params,
-                       char **rest)
+size_t http_route_bind(const http_route *r, const http_path *p, http_param *params, char **rest)
 {
     size_t n = 0;
     *rest = NULL;

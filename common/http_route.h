@@ -20,10 +20,10 @@ typedef struct http_route {
     const char *pattern; /* the caller's string: outlives the server */
     char **segs;         /* pattern segments; "{name}" segments are stored as "{name}" */
     size_t nsegs;
-    bool wildcard;       /* pattern ends with "*" */
+    bool wildcard; /* pattern ends with "*" */
     vg_http_handler fn;
     void *arg;
-    char *label;         /* pattern escaped for a Prometheus label value */
+    char *label; /* pattern escaped for a Prometheus label value */
     vg_histogram *latency;
     http_code_counter *counters;
     size_t ncounters;
@@ -33,7 +33,7 @@ typedef struct http_route {
 /* A request path split on '/' with every segment percent-decoded separately, so an encoded
  * "%2F" stays inside its segment. */
 typedef struct http_path {
-    char *buf;   /* owns the segment strings */
+    char *buf; /* owns the segment strings */
     char **segs;
     size_t nsegs;
 } http_path;
@@ -46,8 +46,7 @@ typedef struct http_param {
 #define HTTP_MAX_PARAMS 8
 
 /* Compiles a pattern; aborts on a malformed one (a programming error). */
-http_route *http_route_new(const char *method, const char *pattern, vg_http_handler fn,
-                           void *arg);
+http_route *http_route_new(const char *method, const char *pattern, vg_http_handler fn, void *arg);
 void http_route_destroy(http_route *r); /* NULL is a no-op */
 
 /* Splits and decodes raw (the path part of the request target). Returns false when it is
@@ -60,7 +59,6 @@ bool http_route_match_path(const http_route *r, const http_path *p);
 bool http_route_method_ok(const http_route *r, const char *method);
 /* Fills params for a route that matched p; *rest gets a new string for a wildcard route
  * (the remaining segments joined with '/'), else NULL. Returns the number of params. */
-size_t http_route_bind(const http_route *r, const http_path *p, http_param *params,
-                       char **rest);
+size_t http_route_bind(const http_route *r, const http_path *p, http_param *params, char **rest);
 
 #endif

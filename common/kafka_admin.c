@@ -111,8 +111,8 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char fatal[256];
         rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
-        vg_error("kafka fatal error", "client", rd_kafka_name(rk), "error",
-                 rd_kafka_err2name(ferr), "reason", fatal);
+        vg_error("kafka fatal error", "client", rd_kafka_name(rk), "error", rd_kafka_err2name(ferr),
+                 "reason", fatal);
         return;
     }
     vg_warn("kafka error", "client", rd_kafka_name(rk), "error", name, "reason", reason);
@@ -129,8 +129,7 @@ rd_kafka_conf_t *vg_kafka_conf_new(const char *brokers, const char *client_id, c
     if (vg_kafka_conf_set(conf, "bootstrap.servers", brokers, errbuf, errlen) != 0) {
         goto fail;
     }
-    if (client_id != NULL &&
-        vg_kafka_conf_set(conf, "client.id", client_id, errbuf, errlen) != 0) {
+    if (client_id != NULL && vg_kafka_conf_set(conf, "client.id", client_id, errbuf, errlen) != 0) {
         goto fail;
     }
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
@@ -199,8 +198,8 @@ static int admin_new_topics(const char *const *bases, int count, int partitions,
             snprintf(errbuf, errlen, "%s: %s", name, reason);
             return -1;
         }
-        if (rd_kafka_NewTopic_set_config(nts[i], "max.message.bytes",
-                                         VG_KAFKA_MESSAGE_MAX_STR) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_NewTopic_set_config(nts[i], "max.message.bytes", VG_KAFKA_MESSAGE_MAX_STR) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
             snprintf(errbuf, errlen, "%s: cannot set max.message.bytes", name);
             return -1;
         }
@@ -208,8 +207,8 @@ static int admin_new_topics(const char *const *bases, int count, int partitions,
     return 0;
 }
 
-int vg_kafka_ensure_topics(const char *brokers, const char *const *bases, int count,
-                           int partitions, char *errbuf, size_t errlen)
+int vg_kafka_ensure_topics(const char *brokers, const char *const *bases, int count, int partitions,
+                           char *errbuf, size_t errlen)
 {
     if (count <= 0) {
         return 0;

@@ -50,8 +50,8 @@ struct vg_consumer {
     atomic_bool stop;
     _Atomic int64_t lag;
     /* consumer thread only: */
-    bool paused;                      /* partitions paused while a dead letter fails */
-    rd_kafka_message_t **deferred;    /* polled while paused, handled after the resume */
+    bool paused;                   /* partitions paused while a dead letter fails */
+    rd_kafka_message_t **deferred; /* polled while paused, handled after the resume */
     size_t ndeferred, deferred_head;
     int64_t lag_due_ms;
 };
@@ -85,8 +85,8 @@ static msg_where where_of(const rd_kafka_message_t *rkm)
 static void consumer_assign(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, bool add)
 {
     if (strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0) {
-        rd_kafka_error_t *error = add ? rd_kafka_incremental_assign(rk, parts)
-                                      : rd_kafka_incremental_unassign(rk, parts);
+        rd_kafka_error_t *error =
+            add ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
         if (error != NULL) {
             vg_error("kafka assignment failed", "error", rd_kafka_error_string(error));
             rd_kafka_error_destroy(error);
@@ -170,7 +170,8 @@ static bool consumer_wait_paused(vg_consumer *c, int ms)
         if (left <= 0) {
             return true;
         }
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, left < POLL_MS ? (int)left : POLL_MS);
+        rd_kafka_message_t *rkm =
+            rd_kafka_consumer_poll(c->rk, left < POLL_MS ? (int)left : POLL_MS);
         if (rkm != NULL && rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             consumer_log_error(rkm);
             rd_kafka_message_destroy(rkm);
@@ -201,8 +202,8 @@ static bool consumer_sleep(vg_consumer *c, int ms)
 static void consumer_store(vg_consumer *c, const rd_kafka_message_t *rkm)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(rkm->rkt), rkm->partition)
-        ->offset = rkm->offset + 1;
+    rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
+        rkm->offset + 1;
     rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         err = list->elems[0].err;
@@ -463,8 +464,8 @@ static void *consumer_main(void *arg)
 
 /* ---- start / stop ---------------------------------------------------------------------- */
 
-static rd_kafka_conf_t *consumer_conf(const vg_consumer_opts *opts, vg_consumer *c,
-                                      char *errbuf, size_t errlen)
+static rd_kafka_conf_t *consumer_conf(const vg_consumer_opts *opts, vg_consumer *c, char *errbuf,
+                                      size_t errlen)
 {
     int session_ms = opts->session_timeout_ms > 0 ? opts->session_timeout_ms : 10000;
     char session[16], heartbeat[16];

@@ -151,12 +151,13 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *
     const char *topic = rd_kafka_topic_name(rkm->rkt);
     topic_metrics *m = producer_metrics(p, topic);
     vg_counter_inc(rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR ? m->produced : m->failed);
-    if (req == NULL) {
-        if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (req == NULL || req->sync) {
+        atomic_fetch_sub(&p->inflight, 1); /* before waking the waiter, which may read outq */
+        if (req != NULL) {
+            producer_complete_sync(req, rkm->err);
+        } else if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             vg_warn("kafka delivery failed", "topic", topic, "error", rd_kafka_err2str(rkm->err));
         }
-    } else if (req->sync) {
-        producer_complete_sync(req, rkm->err);
     } else {
         req->err = rkm->err;
         pthread_mutex_lock(&p->mtx);
@@ -168,8 +169,8 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *
         p->tail = req;
         pthread_cond_signal(&p->cond);
         pthread_mutex_unlock(&p->mtx);
+        atomic_fetch_sub(&p->inflight, 1); /* after the push: flush relies on this order */
     }
-    atomic_fetch_sub(&p->inflight, 1); /* after the push: flush relies on this order */
 }
 
 static void *producer_poller_main(void *arg)
@@ -299,9 +300,8 @@ static int producer_wait_sync(send_req *req, const struct timespec *deadline, in
     return 0;
 }
 
-int vg_producer_send_sync(vg_producer *p, const char *topic, const char *key,
-                          const void *payload, size_t len, int timeout_ms, char *errbuf,
-                          size_t errlen)
+int vg_producer_send_sync(vg_producer *p, const char *topic, const char *key, const void *payload,
+                          size_t len, int timeout_ms, char *errbuf, size_t errlen)
 {
     send_req *req = vg_calloc(1, sizeof *req);
     req->sync = true;
@@ -498,8 +498,8 @@ int vg_dlq_send(vg_producer *p, const char *topic, int32_t partition, int64_t of
         vg_error("dead-letter send failed", "topic", topic, "partition", part, "offset", off,
                  "error", errbuf);
     } else {
-        vg_warn("message dead-lettered", "topic", topic, "partition", part, "offset", off,
-                "reason", reason);
+        vg_warn("message dead-lettered", "topic", topic, "partition", part, "offset", off, "reason",
+                reason);
     }
     free(text);
     return rc;

@@ -14,8 +14,8 @@
 typedef enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } metric_kind;
 
 /* Upper bounds in seconds; the last slot of the bucket array counts observations above them. */
-static const double bucket_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                       0.5,   1,     2.5,  5,     10};
+static const double bucket_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                       0.25,  0.5,   1,    2.5,   5,    10};
 static const char *const bucket_labels[] = {"0.001", "0.005", "0.01", "0.025", "0.05", "0.1",
                                             "0.25",  "0.5",   "1",    "2.5",   "5",    "10"};
 #define N_BOUNDS (sizeof bucket_bounds / sizeof bucket_bounds[0])
@@ -72,8 +72,7 @@ static bool name_valid(const char *name)
         return false;
     }
     for (const char *p = name; *p; p++) {
-        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-                     *p == ':';
+        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == ':';
         if (!alpha && !(p != name && *p >= '0' && *p <= '9')) {
             return false;
         }
@@ -103,8 +102,7 @@ static family *family_find_or_add(const char *name, const char *help, metric_kin
 }
 
 /* Returns the series of name+labels, creating it (zeroed) on first use. */
-static series *series_get(const char *name, const char *help, const char *labels,
-                          metric_kind kind)
+static series *series_get(const char *name, const char *help, const char *labels, metric_kind kind)
 {
     if (!name_valid(name)) {
         metric_bug("invalid metric name", name);
@@ -219,8 +217,9 @@ static void render_series(vg_buf *out, const family *f, const series *s)
     switch (f->kind) {
     case KIND_COUNTER:
         put_series_name(out, f->name, "", s->labels, NULL);
-        vg_buf_printf(out, " %llu\n", (unsigned long long)atomic_load_explicit(
-                                          &s->u.counter.value, memory_order_relaxed));
+        vg_buf_printf(
+            out, " %llu\n",
+            (unsigned long long)atomic_load_explicit(&s->u.counter.value, memory_order_relaxed));
         break;
     case KIND_GAUGE:
         put_series_name(out, f->name, "", s->labels, NULL);

@@ -26,8 +26,7 @@ static bool is_migration_name(const char *name)
 {
     size_t len = strlen(name);
     return len > 8 && isdigit((unsigned char)name[0]) && isdigit((unsigned char)name[1]) &&
-           isdigit((unsigned char)name[2]) && name[3] == '_' &&
-           strcmp(name + len - 4, ".sql") == 0;
+           isdigit((unsigned char)name[2]) && name[3] == '_' && strcmp(name + len - 4, ".sql") == 0;
 }
 
 static void free_list(migration *list, size_t n)
@@ -65,8 +64,8 @@ static migration *list_files(const char *dir, size_t *count, char *errbuf, size_
     qsort(list, n, sizeof *list, cmp_migration);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(list[i].version, list[i - 1].version) == 0) {
-            snprintf(errbuf, errlen, "two migrations share version %s: %s and %s",
-                     list[i].version, list[i - 1].name, list[i].name);
+            snprintf(errbuf, errlen, "two migrations share version %s: %s and %s", list[i].version,
+                     list[i - 1].name, list[i].name);
             free_list(list, n);
             return NULL;
         }
@@ -105,8 +104,7 @@ static bool is_applied(vg_db *db, const char *version, bool *applied)
 
 /* Runs one file and records it, in one transaction (PQexec: the file may hold several
  * statements; it is our own trusted SQL, never built from input). */
-static int apply_one(vg_db *db, const char *dir, const migration *m, char *errbuf,
-                     size_t errlen)
+static int apply_one(vg_db *db, const char *dir, const migration *m, char *errbuf, size_t errlen)
 {
     char *path = vg_asprintf("%s/%s", dir, m->name);
     char *sql = read_file(path);

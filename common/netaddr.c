@@ -42,18 +42,18 @@ static bool v6_private(const struct in6_addr *a)
 {
     const uint8_t *b = a->s6_addr;
     if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
-        uint32_t v4 = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-                      ((uint32_t)b[14] << 8) | b[15];
+        uint32_t v4 =
+            ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | b[15];
         return v4_private(v4);
     }
     if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) { /* 64:ff9b::/96 NAT64 */
-        uint32_t v4 = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-                      ((uint32_t)b[14] << 8) | b[15];
+        uint32_t v4 =
+            ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | b[15];
         return v4_private(v4);
     }
     return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
            IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
-           (b[0] & 0xfe) == 0xfc ||                               /* fc00::/7 */
+           (b[0] & 0xfe) == 0xfc ||                                        /* fc00::/7 */
            (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8); /* 2001:db8::/32 */
 }
 

@@ -63,8 +63,8 @@ static void reply_readyz(vg_http_req *req, void *arg)
         char msg[160];
         snprintf(msg, sizeof msg, "not ready:%s%s%s", db_ok ? "" : " database unreachable;",
                  kafka_ok ? "" : " kafka unreachable;", svc->priv->draining ? " draining;" : "");
-        json_object_set_new(body, "error", json_pack("{s:s,s:s}", "code", "not_ready",
-                                                     "message", msg));
+        json_object_set_new(body, "error",
+                            json_pack("{s:s,s:s}", "code", "not_ready", "message", msg));
     }
     vg_http_reply_json(req, ok ? 200 : 503, body);
 }
@@ -145,8 +145,7 @@ out:
     return rc;
 }
 
-static int setup_kafka(vg_service *svc, const vg_service_opts *opts, char *errbuf,
-                       size_t errlen)
+static int setup_kafka(vg_service *svc, const vg_service_opts *opts, char *errbuf, size_t errlen)
 {
     const vg_base_conf *conf = opts->conf;
     svc->producer = vg_producer_new(conf->kafka_brokers, opts->name, errbuf, errlen);

@@ -195,14 +195,14 @@ static char *b64_encode(const unsigned char *data, size_t len, const char *alpha
 
 char *vg_base64_encode(const unsigned char *data, size_t len)
 {
-    return b64_encode(data, len,
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+    return b64_encode(data, len, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                      true);
 }
 
 char *vg_base64url_encode(const unsigned char *data, size_t len)
 {
-    return b64_encode(data, len,
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+    return b64_encode(data, len, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                      false);
 }
 
 static int b64_value(char c)

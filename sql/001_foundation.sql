@@ -7,10 +7,22 @@
 -- The portal role: no login of its own; the portal's connection does SET ROLE vigil_portal.
 DO $$
 BEGIN
+    -- roles are shared by every database of the server, and advisory locks are not:
+    -- another database migrating at the same moment may create it first
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vigil_portal') THEN
-        CREATE ROLE vigil_portal NOLOGIN NOBYPASSRLS;
+        BEGIN
+            CREATE ROLE vigil_portal NOLOGIN NOBYPASSRLS;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
     END IF;
-    EXECUTE format('GRANT vigil_portal TO %I', current_user);
+    IF NOT pg_has_role(current_user, 'vigil_portal', 'MEMBER') THEN
+        BEGIN
+            EXECUTE format('GRANT vigil_portal TO %I', current_user);
+        EXCEPTION WHEN unique_violation OR object_in_use THEN
+            NULL;
+        END;
+    END IF;
 END
 $$;
 GRANT USAGE ON SCHEMA public TO vigil_portal;

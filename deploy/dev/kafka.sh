@@ -14,6 +14,7 @@
 # Heap: KAFKA_HEAP_OPTS (default -Xmx512m -Xms128m). Start timeout: VIGIL_KAFKA_START_TIMEOUT (60).
 set -euo pipefail
 SCRIPT=kafka
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 K=$RUN/kafka
@@ -45,7 +46,7 @@ fetch() {
     rm -rf "$LIBS"
     mv "$LIBS.tmp" "$LIBS"
     printf '%s\n' "$sum" >"$LIBS/.complete"
-    log "jars fetched in $(elapsed "$t0")s ($(ls "$LIBS" | wc -l) jars)"
+    log "jars fetched in $(elapsed "$t0")s ($(find "$LIBS" -name '*.jar' | wc -l) jars)"
 }
 
 write_config() {

@@ -6,6 +6,7 @@
 #   VIGIL_DEV_PG_PORT (55432)  VIGIL_DEV_KAFKA_PORT (9092)  VIGIL_DEV_KAFKA_CONTROLLER_PORT (9093)
 #   VIGIL_DEV_SMTP_PORT (2525) VIGIL_RUN_DIR ($VIGIL_REPO/.run)
 
+# shellcheck disable=SC2034 # the settings below are read by the scripts that source this
 VIGIL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 RUN=${VIGIL_RUN_DIR:-$VIGIL_REPO/.run}
 PG_PORT=${VIGIL_DEV_PG_PORT:-55432}
@@ -81,12 +82,13 @@ spawn() {
 # is_root: true when running as root (then daemons that refuse root run as their own user)
 is_root() { [ "$(id -u)" = 0 ]; }
 
-# as_user USER CMD...: runs CMD as USER when root, as ourselves otherwise
+# as_user USER CMD...: runs CMD as USER when root, as ourselves otherwise. From / : USER may
+# not be allowed into the caller's folder (paths given to CMD must be absolute).
 as_user() {
     local user=$1
     shift
     if is_root; then
-        runuser -u "$user" -- "$@"
+        (cd / && runuser -u "$user" -- "$@")
     else
         "$@"
     fi
@@ -123,8 +125,10 @@ user_dir() {
 # pg_bin: folder of the newest installed PostgreSQL server binaries
 pg_bin() {
     local d
-    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-    [ -n "$d" ] && [ -x "$d/initdb" ] || die "PostgreSQL server not installed (run deploy/dev/packages.sh)"
+    d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    if [ ! -x "$d/initdb" ]; then
+        die "PostgreSQL server not installed (run deploy/dev/packages.sh)"
+    fi
     printf '%s\n' "$d"
 }
 

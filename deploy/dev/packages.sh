@@ -7,6 +7,7 @@
 #   deploy/dev/packages.sh --check   only list what is missing; exit 1 when something is
 set -euo pipefail
 SCRIPT=packages
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PACKAGES=(

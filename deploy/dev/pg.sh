@@ -10,6 +10,7 @@
 #   deploy/dev/pg.sh reset    stop and delete the data folder
 set -euo pipefail
 SCRIPT=pg
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PGBIN=$(pg_bin)

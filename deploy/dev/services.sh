@@ -10,7 +10,9 @@
 # Binaries come from VIGIL_BIN_DIR (default bin/). Readiness timeout: VIGIL_READY_TIMEOUT (60 s).
 set -euo pipefail
 SCRIPT=services
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=deploy/dev/env.sh
 . "$VIGIL_REPO/deploy/dev/env.sh"
 
 ALL=(portal ingest inventory fuzzer report)

@@ -7,6 +7,7 @@
 #   deploy/dev/smtp.sh dir      print the dump folder
 set -euo pipefail
 SCRIPT=smtp
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SINK=/usr/sbin/smtp-sink

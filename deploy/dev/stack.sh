@@ -9,6 +9,7 @@
 #   deploy/dev/stack.sh reset    stop all and delete their data
 set -euo pipefail
 SCRIPT=stack
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 DEV=$VIGIL_REPO/deploy/dev
 

@@ -4,6 +4,7 @@
 # Stop it with deploy/dev/down.sh (`make down`).
 set -euo pipefail
 SCRIPT=up
+# shellcheck source=deploy/dev/lib.sh
 . "$(dirname "$0")/lib.sh"
 DEV=$VIGIL_REPO/deploy/dev
 
@@ -13,6 +14,7 @@ t0=$(now_s)
 # `make up` has built already; a direct call builds here (a no-op when up to date)
 make -C "$VIGIL_REPO" -j"$(nproc)" all
 "$DEV/services.sh" start
+# shellcheck source=deploy/dev/env.sh
 . "$DEV/env.sh"
 cat <<MSG
 [up] Vigil dev stack up in $(elapsed "$t0")s

@@ -20,7 +20,8 @@ static const vg_cfg_entry fuzzer_table[] = {
 int main(int argc, char **argv)
 {
     vg_service_block_signals();
-    int args = vg_config_args(argc, argv, "vigil-fuzzer", "OWASP API Security Top 10 active testing", fuzzer_table);
+    int args = vg_config_args(argc, argv, "vigil-fuzzer",
+                              "OWASP API Security Top 10 active testing", fuzzer_table);
     if (args != 0) {
         return args > 0 ? 0 : 2;
     }
@@ -30,7 +31,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-fuzzer: %s\n", err);
         return 2;
     }
-    static const char *const topics[] = {VG_TOPIC_COMMANDS, VG_TOPIC_API_EVENTS, VG_TOPIC_FINDINGS, VG_TOPIC_DLQ};
+    static const char *const topics[] = {VG_TOPIC_COMMANDS, VG_TOPIC_API_EVENTS, VG_TOPIC_FINDINGS,
+                                         VG_TOPIC_DLQ};
     vg_service_opts opts = {.name = "fuzzer",
                             .conf = &conf.base,
                             .db_role = NULL,

@@ -20,7 +20,9 @@ static const vg_cfg_entry inventory_table[] = {
 int main(int argc, char **argv)
 {
     vg_service_block_signals();
-    int args = vg_config_args(argc, argv, "vigil-inventory", "the cluster model, posture rules and the API inventory", inventory_table);
+    int args =
+        vg_config_args(argc, argv, "vigil-inventory",
+                       "the cluster model, posture rules and the API inventory", inventory_table);
     if (args != 0) {
         return args > 0 ? 0 : 2;
     }
@@ -30,7 +32,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-inventory: %s\n", err);
         return 2;
     }
-    static const char *const topics[] = {VG_TOPIC_INVENTORY, VG_TOPIC_TRACES, VG_TOPIC_API_EVENTS, VG_TOPIC_FINDINGS, VG_TOPIC_DLQ};
+    static const char *const topics[] = {VG_TOPIC_INVENTORY, VG_TOPIC_TRACES, VG_TOPIC_API_EVENTS,
+                                         VG_TOPIC_FINDINGS, VG_TOPIC_DLQ};
     vg_service_opts opts = {.name = "inventory",
                             .conf = &conf.base,
                             .db_role = NULL,

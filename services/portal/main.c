@@ -20,7 +20,8 @@ static const vg_cfg_entry portal_table[] = {
 int main(int argc, char **argv)
 {
     vg_service_block_signals();
-    int args = vg_config_args(argc, argv, "vigil-portal", "the tenant-facing API and web page", portal_table);
+    int args = vg_config_args(argc, argv, "vigil-portal", "the tenant-facing API and web page",
+                              portal_table);
     if (args != 0) {
         return args > 0 ? 0 : 2;
     }

@@ -20,7 +20,8 @@ static const vg_cfg_entry report_table[] = {
 int main(int argc, char **argv)
 {
     vg_service_block_signals();
-    int args = vg_config_args(argc, argv, "vigil-report", "findings lifecycle and delivery by webhook and email", report_table);
+    int args = vg_config_args(argc, argv, "vigil-report",
+                              "findings lifecycle and delivery by webhook and email", report_table);
     if (args != 0) {
         return args > 0 ? 0 : 2;
     }
@@ -30,7 +31,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-report: %s\n", err);
         return 2;
     }
-    static const char *const topics[] = {VG_TOPIC_FINDINGS, VG_TOPIC_SCANS, VG_TOPIC_COMMANDS, VG_TOPIC_DLQ};
+    static const char *const topics[] = {VG_TOPIC_FINDINGS, VG_TOPIC_SCANS, VG_TOPIC_COMMANDS,
+                                         VG_TOPIC_DLQ};
     vg_service_opts opts = {.name = "report",
                             .conf = &conf.base,
                             .db_role = NULL,

@@ -14,7 +14,7 @@ static int harness_current_failed;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                     \
+            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
             harness_checks_failed++;                                                               \
             harness_current_failed++;                                                              \
         }                                                                                          \
@@ -24,8 +24,8 @@ static int harness_current_failed;
     do {                                                                                           \
         long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
         if (va_ != vb_) {                                                                          \
-            fprintf(stderr, "  FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, #a,    \
-                    #b, va_, vb_);                                                                 \
+            fprintf(stderr, "  FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, #a, #b, \
+                    va_, vb_);                                                                     \
             harness_checks_failed++;                                                               \
             harness_current_failed++;                                                              \
         }                                                                                          \
@@ -35,8 +35,8 @@ static int harness_current_failed;
     do {                                                                                           \
         const char *sa_ = (a), *sb_ = (b);                                                         \
         if (sa_ == NULL || sb_ == NULL || strcmp(sa_, sb_) != 0) {                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s == %s (\"%s\" != \"%s\")\n", __FILE__, __LINE__,    \
-                    #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                           \
+            fprintf(stderr, "  FAIL %s:%d: %s == %s (\"%s\" != \"%s\")\n", __FILE__, __LINE__, #a, \
+                    #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                               \
             harness_checks_failed++;                                                               \
             harness_current_failed++;                                                              \
         }                                                                                          \

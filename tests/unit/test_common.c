@@ -41,8 +41,8 @@ static void test_time(void)
 
 static void test_base64(void)
 {
-    const char *cases[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-                              {"foobar", "Zm9vYmFy"}};
+    const char *cases[][2] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foobar", "Zm9vYmFy"}};
     for (size_t i = 0; i < 5; i++) {
         char *enc = vg_base64_encode((const unsigned char *)cases[i][0], strlen(cases[i][0]));
         CHECK_STR_EQ(enc, cases[i][1]);
@@ -78,8 +78,8 @@ static void test_crypto(void)
 {
     vg_master_key mk, other;
     char err[256];
-    CHECK_INT_EQ(vg_master_key_load(&mk, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", false,
-                                    err, sizeof err),
+    CHECK_INT_EQ(vg_master_key_load(&mk, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", false, err,
+                                    sizeof err),
                  0);
     CHECK_INT_EQ(vg_master_key_load(&other, NULL, false, err, sizeof err), -1);
     CHECK(strstr(err, "VIGIL_MASTER_KEY") != NULL);
@@ -101,9 +101,11 @@ static void test_crypto(void)
 
 static void test_netaddr(void)
 {
-    const char *priv[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-                          "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1",
-                          "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1"};
+    const char *priv[] = {"127.0.0.1",       "10.1.2.3",    "172.16.0.1",
+                          "172.31.255.255",  "192.168.1.1", "169.254.169.254",
+                          "100.64.0.1",      "0.0.0.0",     "::1",
+                          "fd00::1",         "fe80::1",     "::ffff:127.0.0.1",
+                          "::ffff:10.0.0.1", "224.0.0.1"};
     const char *pub[] = {"8.8.8.8", "172.32.0.1", "1.1.1.1", "2606:4700:4700::1111",
                          "::ffff:8.8.8.8"};
     bool p = false;

@@ -27,9 +27,9 @@ static void expect_invalid(const char *text, const char *want)
 
 static void test_valid_full(void)
 {
-    const char *text = "{\"v\":1,\"id\":\"" ID "\",\"type\":\"trace.batch\",\"tenant_id\":\"" TENANT
-                       "\",\"cluster_id\":\"" CLUSTER "\",\"ts\":\"" TS
-                       "\",\"data\":{\"spans\":[1,2]}}";
+    const char *text =
+        "{\"v\":1,\"id\":\"" ID "\",\"type\":\"trace.batch\",\"tenant_id\":\"" TENANT
+        "\",\"cluster_id\":\"" CLUSTER "\",\"ts\":\"" TS "\",\"data\":{\"spans\":[1,2]}}";
     vg_envelope env;
     char errbuf[256] = "";
     CHECK_INT_EQ(vg_envelope_parse(text, strlen(text), &env, errbuf, sizeof errbuf), 0);
@@ -131,9 +131,8 @@ static void test_invalid_type(void)
              "{\"v\":1,\"id\":\"" ID "\",\"type\":\"%s\",\"ts\":\"" TS "\",\"data\":{}}",
              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     expect_invalid(text, "too long");
-    expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"a\\u0000b\",\"ts\":\"" TS
-                   "\",\"data\":{}}",
-                   "NUL");
+    expect_invalid(
+        "{\"v\":1,\"id\":\"" ID "\",\"type\":\"a\\u0000b\",\"ts\":\"" TS "\",\"data\":{}}", "NUL");
 }
 
 static void test_invalid_tenant_cluster(void)
@@ -147,8 +146,8 @@ static void test_invalid_tenant_cluster(void)
     expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"tenant_id\":\"\",\"ts\":\"" TS
                    "\",\"data\":{}}",
                    "tenant_id is not a UUID");
-    expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"cluster_id\":\"prod-1\",\"ts\":\"" TS
-                   "\",\"data\":{}}",
+    expect_invalid("{\"v\":1,\"id\":\"" ID
+                   "\",\"type\":\"t\",\"cluster_id\":\"prod-1\",\"ts\":\"" TS "\",\"data\":{}}",
                    "cluster_id is not a UUID");
     expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"cluster_id\":{},\"ts\":\"" TS
                    "\",\"data\":{}}",
@@ -169,7 +168,8 @@ static void test_invalid_ts(void)
 
 static void test_invalid_data(void)
 {
-    expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"ts\":\"" TS "\"}", "data is missing");
+    expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"ts\":\"" TS "\"}",
+                   "data is missing");
     expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"ts\":\"" TS "\",\"data\":[]}",
                    "data is missing or not an object");
     expect_invalid("{\"v\":1,\"id\":\"" ID "\",\"type\":\"t\",\"ts\":\"" TS "\",\"data\":null}",

@@ -143,8 +143,8 @@ static void replay_one(int32_t partition, int64_t offset, json_t *data, void *ar
         printf("replayed %d:%lld to %s\n", (int)partition, (long long)offset, topic);
         ctx->sent++;
     } else {
-        fprintf(stderr, "vigilctl: cannot replay %d:%lld: %s\n", (int)partition,
-                (long long)offset, err);
+        fprintf(stderr, "vigilctl: cannot replay %d:%lld: %s\n", (int)partition, (long long)offset,
+                err);
         ctx->failed++;
     }
     free(raw);

@@ -10,14 +10,14 @@
 
 static int tenants_list(vg_db *db)
 {
-    PGresult *res = vg_db_exec(
-        db,
-        "SELECT t.id, t.name, t.plan, coalesce(t.workload_limit::text, '-'), "
-        "(SELECT count(*) FROM users u WHERE u.tenant_id = t.id), "
-        "(SELECT count(*) FROM clusters c WHERE c.tenant_id = t.id), "
-        "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "FROM tenants t ORDER BY t.created_at",
-        0, NULL);
+    PGresult *res =
+        vg_db_exec(db,
+                   "SELECT t.id, t.name, t.plan, coalesce(t.workload_limit::text, '-'), "
+                   "(SELECT count(*) FROM users u WHERE u.tenant_id = t.id), "
+                   "(SELECT count(*) FROM clusters c WHERE c.tenant_id = t.id), "
+                   "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                   "FROM tenants t ORDER BY t.created_at",
+                   0, NULL);
     if (res == NULL) {
         fprintf(stderr, "vigilctl: %s\n", vg_db_error(db));
         return 1;
@@ -41,8 +41,7 @@ static int tenants_set_plan(vg_db *db, int argc, char **argv)
         return 2;
     }
     const char *plan = argv[1];
-    if (strcmp(plan, "free") != 0 && strcmp(plan, "pro") != 0 &&
-        strcmp(plan, "enterprise") != 0) {
+    if (strcmp(plan, "free") != 0 && strcmp(plan, "pro") != 0 && strcmp(plan, "enterprise") != 0) {
         fprintf(stderr, "vigilctl: unknown plan \"%s\" (free, pro or enterprise)\n", plan);
         return 2;
     }

@@ -22,10 +22,13 @@ typedef struct vg_cfg_entry {
     const char *def; /* default as text, NULL = unset/empty */
     size_t offset;   /* offsetof the field in the service's config struct */
     const char *help;
-    long min, max;   /* for VG_CFG_INT */
+    long min, max; /* for VG_CFG_INT */
 } vg_cfg_entry;
 
-#define VG_CFG_END {NULL, VG_CFG_STRING, NULL, 0, NULL, 0, 0}
+#define VG_CFG_END                                                                                 \
+    {                                                                                              \
+        NULL, VG_CFG_STRING, NULL, 0, NULL, 0, 0                                                   \
+    }
 
 /* Settings every service has. Embed as the first member `base` of a service's config. */
 typedef struct vg_base_conf {
@@ -44,27 +47,73 @@ typedef struct vg_base_conf {
 /* Expands to the table entries of vg_base_conf for struct `type` (member `base`),
  * with the service's HTTP address variable and default. */
 #define VG_CFG_BASE_ENTRIES(type, addr_var, addr_def)                                              \
-    {addr_var, VG_CFG_ADDR, addr_def, offsetof(type, base.http_addr),                              \
-     "HTTP listen address (host:port)", 0, 0},                                                     \
-        {"VIGIL_DATABASE_URL", VG_CFG_SECRET, "postgresql://postgres@127.0.0.1:55432/vigil",       \
-         offsetof(type, base.database_url), "PostgreSQL connection URI (libpq)", 0, 0},            \
-        {"VIGIL_KAFKA_BROKERS", VG_CFG_STRING, "127.0.0.1:9092",                                   \
-         offsetof(type, base.kafka_brokers), "Kafka bootstrap servers", 0, 0},                     \
-        {"VIGIL_TOPIC_PREFIX", VG_CFG_STRING, "", offsetof(type, base.topic_prefix),               \
-         "prefix added to every Kafka topic name (test isolation)", 0, 0},                         \
-        {"VIGIL_LOG_LEVEL", VG_CFG_STRING, "info", offsetof(type, base.log_level),                 \
-         "debug, info, warn or error", 0, 0},                                                      \
-        {"VIGIL_SQL_DIR", VG_CFG_STRING, "sql", offsetof(type, base.sql_dir),                      \
-         "folder of the NNN_*.sql migrations", 0, 0},                                              \
-        {"VIGIL_MIGRATE", VG_CFG_BOOL, "1", offsetof(type, base.migrate),                          \
-         "apply pending migrations at start-up", 0, 0},                                            \
-        {"VIGIL_DEV_MODE", VG_CFG_BOOL, "0", offsetof(type, base.dev_mode),                        \
-         "development mode (relaxed checks, generated keys allowed)", 0, 0},                       \
-        {"VIGIL_ALLOW_PRIVATE_TARGETS", VG_CFG_BOOL, "0",                                          \
+    {addr_var,                                                                                     \
+     VG_CFG_ADDR,                                                                                  \
+     addr_def,                                                                                     \
+     offsetof(type, base.http_addr),                                                               \
+     "HTTP listen address (host:port)",                                                            \
+     0,                                                                                            \
+     0},                                                                                           \
+        {"VIGIL_DATABASE_URL",                                                                     \
+         VG_CFG_SECRET,                                                                            \
+         "postgresql://postgres@127.0.0.1:55432/vigil",                                            \
+         offsetof(type, base.database_url),                                                        \
+         "PostgreSQL connection URI (libpq)",                                                      \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_KAFKA_BROKERS",                                                                    \
+         VG_CFG_STRING,                                                                            \
+         "127.0.0.1:9092",                                                                         \
+         offsetof(type, base.kafka_brokers),                                                       \
+         "Kafka bootstrap servers",                                                                \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_TOPIC_PREFIX",                                                                     \
+         VG_CFG_STRING,                                                                            \
+         "",                                                                                       \
+         offsetof(type, base.topic_prefix),                                                        \
+         "prefix added to every Kafka topic name (test isolation)",                                \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_LOG_LEVEL",                                                                        \
+         VG_CFG_STRING,                                                                            \
+         "info",                                                                                   \
+         offsetof(type, base.log_level),                                                           \
+         "debug, info, warn or error",                                                             \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_SQL_DIR",                                                                          \
+         VG_CFG_STRING,                                                                            \
+         "sql",                                                                                    \
+         offsetof(type, base.sql_dir),                                                             \
+         "folder of the NNN_*.sql migrations",                                                     \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_MIGRATE",                                                                          \
+         VG_CFG_BOOL,                                                                              \
+         "1",                                                                                      \
+         offsetof(type, base.migrate),                                                             \
+         "apply pending migrations at start-up",                                                   \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_DEV_MODE",                                                                         \
+         VG_CFG_BOOL,                                                                              \
+         "0",                                                                                      \
+         offsetof(type, base.dev_mode),                                                            \
+         "development mode (relaxed checks, generated keys allowed)",                              \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"VIGIL_ALLOW_PRIVATE_TARGETS",                                                            \
+         VG_CFG_BOOL,                                                                              \
+         "0",                                                                                      \
          offsetof(type, base.allow_private_targets),                                               \
-         "allow loopback/private addresses as webhook, fuzzing and cluster targets", 0, 0},        \
-        {"VIGIL_SHUTDOWN_TIMEOUT", VG_CFG_INT, "8", offsetof(type, base.shutdown_timeout_s),       \
-         "seconds to drain in-flight work on SIGTERM", 1, 300}
+         "allow loopback/private addresses as webhook, fuzzing and cluster targets",               \
+         0,                                                                                        \
+         0},                                                                                       \
+    {                                                                                              \
+        "VIGIL_SHUTDOWN_TIMEOUT", VG_CFG_INT, "8", offsetof(type, base.shutdown_timeout_s),        \
+            "seconds to drain in-flight work on SIGTERM", 1, 300                                   \
+    }
 
 /* Fills conf from the environment (defaults for unset variables).
  * Returns 0, or -1 with a message naming the variable in errbuf. */

@@ -15,11 +15,11 @@
 #include "vigil/kafka.h"
 
 typedef struct vg_service {
-    const char *name;           /* e.g. "portal" */
-    const vg_base_conf *conf;   /* borrowed from the service's config */
+    const char *name;         /* e.g. "portal" */
+    const vg_base_conf *conf; /* borrowed from the service's config */
     struct event_base *base;
     vg_http_server *http;
-    vg_db *db;                  /* the loop thread's connection */
+    vg_db *db; /* the loop thread's connection */
     vg_producer *producer;
     /* private */
     struct vg_service_priv *priv;
@@ -28,12 +28,12 @@ typedef struct vg_service {
 typedef struct vg_service_opts {
     const char *name;
     const vg_base_conf *conf;
-    const char *db_role;        /* SET ROLE for the loop thread's connection, or NULL */
-    size_t max_body;            /* HTTP body limit, default 1 MiB */
-    const char *tls_cert;       /* optional */
+    const char *db_role;  /* SET ROLE for the loop thread's connection, or NULL */
+    size_t max_body;      /* HTTP body limit, default 1 MiB */
+    const char *tls_cert; /* optional */
     const char *tls_key;
-    const char *const *topics;  /* topic base names this service produces or consumes;
-                                   created when missing */
+    const char *const *topics; /* topic base names this service produces or consumes;
+                                  created when missing */
     int ntopics;
 } vg_service_opts;
 
