@@ -49,9 +49,13 @@ ALL_BINS := $(SERVICES:%=$(BIN)/vigil-%) $(BIN)/vigilctl $(FIXTURE_BIN)
         up down demo docs
 all: $(ALL_BINS)
 
+# V=1 shows the full commands
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBVIGIL): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

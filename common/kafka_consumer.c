@@ -8,8 +8,8 @@
  * partitions and keeps polling (so it stays in the group) while it retries with backoff.
  * Messages that are not stored come back after a restart or rebalance: handlers must be
  * idempotent (DESIGN section 2). */
-#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +286,20 @@ static int consumer_run_handler(vg_consumer *c, consumer_topic *t, const vg_mess
     }
 }
 
+/* Fault injection for the at-least-once tests: with VIGIL_TEST_CRASH_AFTER_COMMIT=<type>, the
+ * process kills itself with SIGKILL right after a handler committed a message of that type
+ * and before its offset is stored, as a crash at the worst moment would. Never set it in
+ * production. */
+static void consumer_crash_point(const vg_envelope *env)
+{
+    const char *type = getenv("VIGIL_TEST_CRASH_AFTER_COMMIT");
+    if (type != NULL && *type != '\0' && strcmp(type, env->type) == 0) {
+        vg_warn("VIGIL_TEST_CRASH_AFTER_COMMIT: killing the process before the offset is stored",
+                "type", env->type);
+        raise(SIGKILL);
+    }
+}
+
 /* Returns 0 when the message is done (handled or dead-lettered), -1 to leave it. */
 static int consumer_handle_envelope(vg_consumer *c, consumer_topic *t,
                                     const rd_kafka_message_t *rkm, const char *key,
@@ -304,6 +318,7 @@ static int consumer_handle_envelope(vg_consumer *c, consumer_topic *t,
     char errbuf[1024];
     int res = consumer_run_handler(c, t, &msg, errbuf, sizeof errbuf);
     if (res == VG_HANDLE_OK) {
+        consumer_crash_point(env);
         return 0;
     }
     if (res < 0) {

@@ -198,8 +198,22 @@ int vg_migrate_run(vg_db *db, const char *dir, char *errbuf, size_t errlen)
 
 int vg_migrate_pending(vg_db *db, const char *dir, char *errbuf, size_t errlen)
 {
-    if (ensure_table(db, errbuf, errlen) != 0) {
+    /* read-only: a database never migrated has every file pending */
+    PGresult *res = vg_db_exec(db, "SELECT to_regclass('schema_migrations') IS NULL", 0, NULL);
+    if (res == NULL) {
+        snprintf(errbuf, errlen, "cannot inspect the database: %s", vg_db_error(db));
         return -1;
+    }
+    bool fresh = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (fresh) {
+        size_t n = 0;
+        migration *list = list_files(dir, &n, errbuf, errlen);
+        if (list == NULL) {
+            return -1;
+        }
+        free_list(list, n);
+        return (int)n;
     }
     return walk(db, dir, false, errbuf, errlen);
 }

@@ -12,6 +12,7 @@
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 #include "vigil/migrate.h"
+#include "vigil/util.h"
 
 #define MAX_CONSUMERS 8
 #define MAX_DRAIN_HOOKS 8
@@ -32,6 +33,9 @@ struct vg_service_priv {
     drain_hook hooks[MAX_DRAIN_HOOKS];
     int nhooks;
     int exit_code;
+    int64_t ready_checked_ms; /* readiness is probed at most once a second */
+    bool ready_db;
+    bool ready_kafka;
 };
 
 void vg_service_block_signals(void)
@@ -53,8 +57,15 @@ static void reply_healthz(vg_http_req *req, void *arg)
 static void reply_readyz(vg_http_req *req, void *arg)
 {
     vg_service *svc = arg;
-    bool db_ok = vg_db_ping(svc->db);
-    bool kafka_ok = vg_producer_ping(svc->producer, 1500);
+    struct vg_service_priv *priv = svc->priv;
+    int64_t now = vg_now_ms();
+    if (priv->ready_checked_ms == 0 || now - priv->ready_checked_ms >= 1000) {
+        /* both probes block the loop (at most ~1.5 s when Kafka is down): rate-limit them */
+        priv->ready_db = vg_db_ping(svc->db);
+        priv->ready_kafka = vg_producer_ping(svc->producer, 1500);
+        priv->ready_checked_ms = vg_now_ms();
+    }
+    bool db_ok = priv->ready_db, kafka_ok = priv->ready_kafka;
     bool ok = db_ok && kafka_ok && !svc->priv->draining;
     json_t *body = json_pack("{s:s,s:{s:s,s:s},s:b}", "status", ok ? "ready" : "unavailable",
                              "checks", "database", db_ok ? "ok" : "unreachable", "kafka",
