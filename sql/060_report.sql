@@ -52,7 +52,10 @@ CREATE TABLE report_outbox (
     delivered_at    timestamptz
 );
 CREATE INDEX report_outbox_due ON report_outbox (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX report_outbox_target ON report_outbox (target_id) WHERE status = 'pending';
+CREATE INDEX report_outbox_target ON report_outbox (target_id, next_attempt_at, created_at)
+    WHERE status = 'pending';
+CREATE INDEX report_outbox_leased ON report_outbox (leased_until)
+    WHERE status = 'pending' AND leased_until IS NOT NULL;
 CREATE INDEX report_outbox_tenant ON report_outbox (tenant_id, created_at DESC);
 CREATE INDEX report_outbox_finding ON report_outbox (finding_id);
 

@@ -159,7 +159,8 @@ start() {
 
 delete_topics() {
     [ -n "${1:-}" ] || die "usage: kafka.sh delete-topics REGEX"
-    fetch
+    # the running broker's jars are used as they are (never replaced under it)
+    [ -f "$LIBS/.complete" ] || fetch
     answers || die "no broker answers on $BROKER"
     mkdir -p "$K"
     cat >"$K/log4j2-tools.properties" <<'EOF'
@@ -194,7 +195,10 @@ case "${1:-}" in
 start) start ;;
 stop) stop_pid "$PIDFILE" kafka 30 kafka.Kafka ;;
 status) status ;;
-fetch) fetch ;;
+fetch)
+    if pid_alive "$PIDFILE" kafka.Kafka; then die "Kafka runs from $LIBS: stop it first"; fi
+    fetch
+    ;;
 delete-topics) delete_topics "${2:-}" ;;
 reset)
     stop_pid "$PIDFILE" kafka 30 kafka.Kafka

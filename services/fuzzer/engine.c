@@ -20,7 +20,7 @@ typedef struct fz_engine {
     fz_bucket bucket;
     fz_req **queue; /* pending requests, FIFO from qhead */
     size_t qhead, qlen, qcap;
-    CURL **pool;    /* idle easy handles (their connections stay in the multi's cache) */
+    CURL **pool; /* idle easy handles (their connections stay in the multi's cache) */
     size_t npool, poolcap;
     int inflight;
     size_t completed;
@@ -164,7 +164,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 static void on_sock_event(evutil_socket_t fd, short kind, void *arg)
 {
     fz_engine *eng = arg;
-    int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int action =
+        ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running = 0;
     curl_multi_socket_action(eng->multi, fd, action, &running);
     pump(eng);
@@ -488,6 +489,9 @@ void fz_engine_idle(fz_engine *eng, int ms)
 
 bool fz_engine_expired(const fz_engine *eng)
 {
+    if (eng->o.stop != NULL && atomic_load(eng->o.stop)) {
+        return true;
+    }
     return eng->o.deadline_ms > 0 && vg_now_ms() >= eng->o.deadline_ms;
 }
 

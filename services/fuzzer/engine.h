@@ -7,6 +7,7 @@
 #define FUZZER_ENGINE_H
 
 #include <event2/event.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,17 +20,17 @@ typedef struct fz_req {
     char *url;
     char **headers; /* "Name: value" lines */
     int nheaders;
-    char *body;     /* NULL for none */
+    char *body; /* NULL for none */
     size_t body_len;
     const char *identity; /* name of the identity whose headers were added (borrowed), or NULL */
     /* the answer */
-    int status;       /* HTTP status, 0 on a transport failure */
+    int status;          /* HTTP status, 0 on a transport failure */
     vg_buf resp_headers; /* raw header lines of the final response */
     vg_buf resp_body;    /* first max_body bytes */
     size_t resp_size;    /* full body size */
     double elapsed_ms;
     int attempts;
-    char error[160];     /* transport error text when status == 0 */
+    char error[160]; /* transport error text when status == 0 */
 } fz_req;
 
 fz_req *fz_req_new(const char *method, const char *url);
@@ -46,12 +47,13 @@ void fz_req_set_body(fz_req *req, const char *ctype, const void *body, size_t le
 char *fz_req_resp_header(const fz_req *req, const char *name);
 
 typedef struct fz_engine_opts {
-    int concurrency;  /* requests in flight at once (default 16) */
-    double rate;      /* requests per second, <= 0 unlimited */
-    int timeout_ms;   /* per request (default 10000) */
-    int retries;      /* extra attempts on transport errors (default 2) */
-    size_t max_body;  /* bytes of response body kept (default 256 KiB) */
-    int64_t deadline_ms; /* vg_now_ms() after which nothing new starts; 0 = none */
+    int concurrency;         /* requests in flight at once (default 16) */
+    double rate;             /* requests per second, <= 0 unlimited */
+    int timeout_ms;          /* per request (default 10000) */
+    int retries;             /* extra attempts on transport errors (default 2) */
+    size_t max_body;         /* bytes of response body kept (default 256 KiB) */
+    int64_t deadline_ms;     /* vg_now_ms() after which nothing new starts; 0 = none */
+    const atomic_bool *stop; /* when set (another thread may set it), acts as a passed deadline */
 } fz_engine_opts;
 
 typedef struct fz_engine fz_engine;

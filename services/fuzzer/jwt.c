@@ -9,9 +9,12 @@
 #include "vigil/util.h"
 
 const char *const fz_jwt_weak_secrets[] = {
-    "secret", "password", "123456", "changeme", "jwt_secret", "secretkey", "secret123",
-    "your-256-bit-secret", "key", "admin", "test", "default", "supersecret", "s3cr3t",
-    "qwerty", "letmein", "jwt", "token", "mysecret", "", NULL,
+    "secret",      "password",  "123456",    "changeme",
+    "jwt_secret",  "secretkey", "secret123", "your-256-bit-secret",
+    "key",         "admin",     "test",      "default",
+    "supersecret", "s3cr3t",    "qwerty",    "letmein",
+    "jwt",         "token",     "mysecret",  "",
+    NULL,
 };
 
 static json_t *part_json(const char *s, size_t len)

@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 typedef struct fz_bucket {
-    double rate;   /* tokens per second; <= 0 means unlimited */
-    double burst;  /* capacity */
+    double rate;  /* tokens per second; <= 0 means unlimited */
+    double burst; /* capacity */
     double tokens;
     int64_t last_us;
 } fz_bucket;

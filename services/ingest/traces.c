@@ -7,21 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "traces_fields.h"
 #include "vigil/util.h"
-
-/* Istio/Envoy fields that are text (or null, or "-") when present. */
-static const char *const envoy_text_fields[] = {
-    "start_time",      "method",          "path",           "protocol",
-    "authority",       "upstream_host",   "upstream_cluster", "downstream_remote_address",
-    "x_forwarded_for", "user_agent",      "request_id",     "requested_server_name",
-    "route_name",      "response_flags",  "downstream_local_address",
-    "upstream_local_address", "upstream_transport_failure_reason",
-};
-
-/* Istio/Envoy fields that are numbers (or numeric text, null or "-") when present. */
-static const char *const envoy_number_fields[] = {
-    "response_code", "duration", "bytes_received", "bytes_sent",
-};
 
 static bool text_is_dash_or_empty(const char *s)
 {
@@ -29,10 +16,10 @@ static bool text_is_dash_or_empty(const char *s)
 }
 
 /* A value that carries information: a string other than "" and "-". */
-static const char *meaningful_text(json_t *obj, const char *key)
+static const char *meaningful_text(const envoy_fields *ef, int k)
 {
-    const char *s = json_string_value(json_object_get(obj, key));
-    return (s != NULL && !text_is_dash_or_empty(s)) ? s : NULL;
+    const fv *v = &ef->f[k];
+    return (v->t == FV_STRING && !text_is_dash_or_empty(v->s)) ? v->s : NULL;
 }
 
 static bool text_is_number(const char *s)
@@ -48,24 +35,51 @@ static bool text_is_number(const char *s)
     return true;
 }
 
-static bool check_envoy_types(json_t *rec, char *msg, size_t msglen)
+static void fields_from_json(json_t *rec, envoy_fields *ef)
 {
-    for (size_t i = 0; i < sizeof envoy_text_fields / sizeof envoy_text_fields[0]; i++) {
-        json_t *v = json_object_get(rec, envoy_text_fields[i]);
-        if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
-            snprintf(msg, msglen, "%s: expected a string or null", envoy_text_fields[i]);
+    for (int k = 0; k < EF_COUNT; k++) {
+        json_t *v = json_object_get(rec, ingest_envoy_field_names[k]);
+        fv *f = &ef->f[k];
+        *f = (fv){.t = FV_ABSENT};
+        if (v == NULL) {
+            continue;
+        }
+        switch (json_typeof(v)) {
+        case JSON_NULL:
+            f->t = FV_NULL;
+            break;
+        case JSON_STRING:
+            *f = (fv){.t = FV_STRING, .s = json_string_value(v)};
+            break;
+        case JSON_INTEGER:
+            *f = (fv){.t = FV_INT, .i = (long long)json_integer_value(v)};
+            break;
+        case JSON_REAL:
+            *f = (fv){.t = FV_REAL, .d = json_real_value(v)};
+            break;
+        default:
+            f->t = FV_OTHER;
+        }
+    }
+}
+
+static bool check_envoy_types(const envoy_fields *ef, char *msg, size_t msglen)
+{
+    for (int k = 0; k < EF_TEXT_END; k++) {
+        fv_type t = ef->f[k].t;
+        if (t != FV_ABSENT && t != FV_NULL && t != FV_STRING) {
+            snprintf(msg, msglen, "%s: expected a string or null", ingest_envoy_field_names[k]);
             return false;
         }
     }
-    for (size_t i = 0; i < sizeof envoy_number_fields / sizeof envoy_number_fields[0]; i++) {
-        const char *name = envoy_number_fields[i];
-        json_t *v = json_object_get(rec, name);
-        const char *s = json_string_value(v);
-        bool ok = v == NULL || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 0) ||
-                  (json_is_real(v) && json_real_value(v) >= 0) ||
-                  (s != NULL && (text_is_dash_or_empty(s) || text_is_number(s)));
+    for (int k = EF_TEXT_END; k < EF_COUNT; k++) {
+        const fv *v = &ef->f[k];
+        bool ok = v->t == FV_ABSENT || v->t == FV_NULL || (v->t == FV_INT && v->i >= 0) ||
+                  (v->t == FV_REAL && v->d >= 0) ||
+                  (v->t == FV_STRING && (text_is_dash_or_empty(v->s) || text_is_number(v->s)));
         if (!ok) {
-            snprintf(msg, msglen, "%s: expected a non-negative number or null", name);
+            snprintf(msg, msglen, "%s: expected a non-negative number or null",
+                     ingest_envoy_field_names[k]);
             return false;
         }
     }
@@ -99,36 +113,36 @@ static bool path_valid(const char *p)
     return false;
 }
 
-static bool validate_envoy(json_t *rec, char *msg, size_t msglen)
+bool ingest_envoy_validate(const envoy_fields *ef, char *msg, size_t msglen)
 {
-    if (!check_envoy_types(rec, msg, msglen)) {
+    if (!check_envoy_types(ef, msg, msglen)) {
         return false;
     }
-    const char *start = meaningful_text(rec, "start_time");
+    const char *start = meaningful_text(ef, EF_START_TIME);
     struct timespec ts;
     if (start != NULL && !vg_time_parse(start, &ts)) {
         snprintf(msg, msglen, "start_time: not an RFC 3339 timestamp");
         return false;
     }
-    if (start == NULL && meaningful_text(rec, "authority") == NULL &&
-        meaningful_text(rec, "upstream_cluster") == NULL &&
-        meaningful_text(rec, "requested_server_name") == NULL) {
+    if (start == NULL && meaningful_text(ef, EF_AUTHORITY) == NULL &&
+        meaningful_text(ef, EF_UPSTREAM_CLUSTER) == NULL &&
+        meaningful_text(ef, EF_REQUESTED_SERVER_NAME) == NULL) {
         snprintf(msg, msglen, "not an access-log record: needs start_time, authority, "
                               "upstream_cluster or requested_server_name");
         return false;
     }
-    const char *method = meaningful_text(rec, "method");
+    const char *method = meaningful_text(ef, EF_METHOD);
     if (method != NULL && !method_valid(method)) {
         snprintf(msg, msglen, "method: not an HTTP method");
         return false;
     }
-    const char *path = meaningful_text(rec, "path");
+    const char *path = meaningful_text(ef, EF_PATH);
     if (path != NULL && !path_valid(path)) {
         snprintf(msg, msglen, "path: must start with '/'");
         return false;
     }
-    json_t *code = json_object_get(rec, "response_code");
-    if (json_is_integer(code) && json_integer_value(code) > 999) {
+    const fv *code = &ef->f[EF_RESPONSE_CODE];
+    if (code->t == FV_INT && code->i > 999) {
         snprintf(msg, msglen, "response_code: out of range");
         return false;
     }
@@ -233,7 +247,11 @@ bool ingest_trace_validate(json_t *rec, ingest_trace_format *fmt, char *msg, siz
         return validate_apiclarity(rec, msg, msglen);
     }
     *fmt = INGEST_FMT_ENVOY;
-    return validate_envoy(rec, msg, msglen);
+    envoy_fields *ef = vg_malloc(sizeof *ef);
+    fields_from_json(rec, ef);
+    bool ok = ingest_envoy_validate(ef, msg, msglen);
+    free(ef);
+    return ok;
 }
 
 static void set_reject(ingest_trace_set *set, size_t index, const char *message)
@@ -280,6 +298,19 @@ static void take_record(ingest_trace_set *set, size_t index, const char *text, s
         set_reject(set, index, "record larger than 1 MiB");
         return;
     }
+    if (memchr(text, '\0', len) != NULL) { /* jansson would stop there, ignoring the rest */
+        set_reject(set, index, "invalid JSON: NUL byte");
+        return;
+    }
+    envoy_fields ef;
+    if (ingest_envoy_fast(text, len, &ef) == FAST_ENVOY) {
+        if (ingest_envoy_validate(&ef, msg, sizeof msg)) {
+            set_accept(set, text, len, INGEST_FMT_ENVOY);
+        } else {
+            set_reject(set, index, msg);
+        }
+        return;
+    }
     json_error_t error;
     json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
     if (rec == NULL) {
@@ -318,8 +349,40 @@ static void parse_ndjson(const char *body, size_t len, ingest_trace_set *set)
     }
 }
 
-/* Splits a top-level array into its elements with jansson's own scanner (each element is
- * decoded on its own so that one bad record does not sink the others). */
+/* The jansson path for one array element at pos: decodes it (finding its extent), checks it.
+ * Returns 0 with *used set, or -1 when the array is not well-formed. */
+static int array_element_slow(const char *body, size_t len, size_t pos, ingest_trace_set *set,
+                              size_t *index, size_t *used, char *errbuf, size_t errlen)
+{
+    json_error_t error;
+    const char *msg = NULL;
+    json_t *rec = json_loadb(body + pos, len - pos,
+                             JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+                             &error);
+    if (rec == NULL && json_error_code(&error) == json_error_duplicate_key) {
+        /* find the element's extent again, then reject it alone */
+        msg = "invalid JSON: duplicate object key";
+        rec = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
+                         &error);
+    }
+    if (rec == NULL) {
+        snprintf(errbuf, errlen, "invalid JSON in element %zu: %s", *index, error.text);
+        return -1;
+    }
+    *used = (size_t)error.position;
+    size_t start = skip_ws(body, len, pos);
+    if (msg != NULL) {
+        set_reject(set, (*index)++, msg);
+    } else {
+        take_decoded(set, (*index)++, rec, body + start, pos + *used - start);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+/* Splits a top-level array into its elements, each checked on its own so that one bad record
+ * does not sink the others: the fast scanner finds and checks plain access-log records, the
+ * jansson path everything else. */
 static int parse_array(const char *body, size_t len, size_t pos, ingest_trace_set *set,
                        char *errbuf, size_t errlen)
 {
@@ -329,30 +392,24 @@ static int parse_array(const char *body, size_t len, size_t pos, ingest_trace_se
         return skip_ws(body, len, pos + 1) == len ? 0 : (snprintf(errbuf, errlen,
                                                                   "text after the array"), -1);
     }
+    envoy_fields *ef = vg_malloc(sizeof *ef);
+    int rc = -1;
     for (;;) {
-        json_error_t error;
-        const char *msg = NULL;
-        json_t *rec = json_loadb(body + pos, len - pos,
-                                 JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                                 &error);
-        if (rec == NULL && json_error_code(&error) == json_error_duplicate_key) {
-            /* find the element's extent again, then reject it alone */
-            msg = "invalid JSON: duplicate object key";
-            rec = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
-                             &error);
+        size_t used = 0;
+        if (ingest_envoy_fast_prefix(body + pos, len - pos, ef, &used) == FAST_ENVOY) {
+            char msg[200];
+            size_t start = skip_ws(body, len, pos);
+            if (pos + used - start > INGEST_TRACE_MAX_RECORD) {
+                set_reject(set, index, "record larger than 1 MiB");
+            } else if (ingest_envoy_validate(ef, msg, sizeof msg)) {
+                set_accept(set, body + start, pos + used - start, INGEST_FMT_ENVOY);
+            } else {
+                set_reject(set, index, msg);
+            }
+            index++;
+        } else if (array_element_slow(body, len, pos, set, &index, &used, errbuf, errlen) != 0) {
+            break;
         }
-        if (rec == NULL) {
-            snprintf(errbuf, errlen, "invalid JSON in element %zu: %s", index, error.text);
-            return -1;
-        }
-        size_t used = (size_t)error.position;
-        size_t start = skip_ws(body, len, pos);
-        if (msg != NULL) {
-            set_reject(set, index++, msg);
-        } else {
-            take_decoded(set, index++, rec, body + start, pos + used - start);
-        }
-        json_decref(rec);
         pos = skip_ws(body, len, pos + used);
         if (pos < len && body[pos] == ',') {
             pos = skip_ws(body, len, pos + 1);
@@ -361,13 +418,16 @@ static int parse_array(const char *body, size_t len, size_t pos, ingest_trace_se
         if (pos < len && body[pos] == ']') {
             if (skip_ws(body, len, pos + 1) != len) {
                 snprintf(errbuf, errlen, "text after the array");
-                return -1;
+                break;
             }
-            return 0;
+            rc = 0;
+            break;
         }
         snprintf(errbuf, errlen, "expected ',' or ']' after element %zu", index - 1);
-        return -1;
+        break;
     }
+    free(ef);
+    return rc;
 }
 
 int ingest_traces_parse(const char *body, size_t len, ingest_trace_set *set, char *errbuf,

@@ -1,0 +1,509 @@
+// Browser test of the Vigil portal's web page: playwright-core driving Debian's Chromium.
+//
+//   node tests/browser/portal.spec.mjs
+//
+// Environment:
+//   PORTAL_URL       the running portal, e.g. http://127.0.0.1:8080 (required)
+//   KUBE_URL         the stand-in Kubernetes API server (tests/integration/kubeapi.py)
+//   KUBE_CA_FILE     its CA certificate (PEM file)
+//   KUBE_TOKEN       the scoped token (default scoped-reader-token)
+//   KUBE_BAD_TOKEN   an over-privileged token (default cluster-admin-token)
+//   SCREENSHOT_DIR   where the screenshots go (default tests/artifacts/screenshots)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+//   SEED_DATABASE_URL  the portal's database (superuser); when set, findings and API
+//                    endpoints are written for the new tenant (as the report and inventory
+//                    services would) and the findings filters, the status change and the
+//                    API flags are checked on them
+//   PSQL             psql binary (default psql)
+//
+// Steps: sign up (after checking that Tab reaches the sign-up fields in order), see the API
+// key, log out, a wrong password shows the API's error, log in, open "Connect a cluster",
+// see the manifest, an over-privileged token is refused with its rules, submit the stand-in
+// cluster and see the ingest token and snippets, see the clusters list, usage, findings and
+// API inventory. Every step saves a screenshot; any failure exits 1 (with a FAILED-*.png).
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const PORTAL = (process.env.PORTAL_URL || '').replace(/\/+$/, '');
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(REPO, 'tests', 'artifacts', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const KUBE_URL = process.env.KUBE_URL || '';
+const KUBE_TOKEN = process.env.KUBE_TOKEN || 'scoped-reader-token';
+const KUBE_BAD_TOKEN = process.env.KUBE_BAD_TOKEN || 'cluster-admin-token';
+const SEED_DB = process.env.SEED_DATABASE_URL || '';
+const PSQL = process.env.PSQL || 'psql';
+const STEP_TIMEOUT = 15000;
+
+const run = Math.random().toString(16).slice(2, 10);
+const account = {
+    email: `browser+${run}@example.com`,
+    password: `correct horse ${run}`,
+    organization: `Browser Test ${run}`,
+};
+
+const results = [];
+let page = null;
+let shotNo = 0;
+
+function fail(message) {
+    throw new Error(message);
+}
+
+function check(condition, message) {
+    if (!condition) {
+        fail(message);
+    }
+}
+
+async function screenshot(name, opts = {}) {
+    shotNo += 1;
+    const file = path.join(SHOTS, `portal-${String(shotNo).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true, ...opts });
+    return file;
+}
+
+async function step(name, fn) {
+    const started = Date.now();
+    try {
+        await fn();
+        const shot = await screenshot(name);
+        results.push({ name, ok: true, ms: Date.now() - started, shot });
+        console.log(`ok   ${name} (${Date.now() - started} ms) ${path.basename(shot)}`);
+    } catch (err) {
+        results.push({ name, ok: false, error: err.message });
+        console.log(`FAIL ${name}: ${err.message}`);
+        try {
+            await page.screenshot({ path: path.join(SHOTS, `FAILED-${name}.png`), fullPage: true });
+        } catch (shotErr) {
+            console.log(`     (no screenshot: ${shotErr.message})`);
+        }
+        throw err;
+    }
+}
+
+const view = (name) => page.locator(`#view-${name}`);
+
+async function visibleAlert() {
+    const alert = page.locator('#alert');
+    await alert.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    check(await alert.getAttribute('role') === 'alert', '#alert has no role=alert');
+    return alertText();
+}
+
+// The message and its listed details, without the Dismiss button.
+async function alertText() {
+    const items = await page.locator('#alert-list li').allInnerTexts();
+    return [await page.locator('#alert-text').innerText(), ...items].join(' ').trim();
+}
+
+async function activeId() {
+    return page.evaluate(() => {
+        const a = document.activeElement;
+        return a ? a.id || `${a.tagName.toLowerCase()}:${(a.textContent || '').trim()}` : '';
+    });
+}
+
+// ---------------------------------------------------------------------------- the steps
+
+async function checkSignupKeyboard() {
+    await page.goto(`${PORTAL}/#/signup`);
+    await page.getByRole('heading', { name: 'Create your Vigil account' }).waitFor();
+    // From the top of the document, Tab must reach email, password, organisation, submit.
+    await page.evaluate(() => {
+        document.activeElement?.blur();
+        window.scrollTo(0, 0);
+    });
+    let id = '';
+    for (let i = 0; i < 12 && id !== 'signup-email'; i++) {
+        await page.keyboard.press('Tab');
+        id = await activeId();
+    }
+    check(id === 'signup-email', `Tab never reached the email field (last focus: ${id})`);
+    const order = ['signup-password', 'signup-organization', 'button:Create account'];
+    for (const want of order) {
+        await page.keyboard.press('Tab');
+        const got = await activeId();
+        check(got === want, `after Tab expected ${want}, focus is on ${got}`);
+    }
+    // The focus ring must be visible (an outline on :focus-visible).
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement)
+        .outlineStyle);
+    check(outline && outline !== 'none', `no visible focus outline (outline-style ${outline})`);
+    // Labels are tied to the inputs: getByLabel finds each field.
+    for (const label of ['Work email', 'Password', 'Organisation']) {
+        check(await view('signup').getByLabel(label, { exact: true }).count() === 1,
+            `no field labelled "${label}"`);
+    }
+}
+
+async function signUpByKeyboard() {
+    // Type with the keyboard only, as a keyboard user would, and submit with Enter.
+    await view('signup').getByLabel('Work email', { exact: true }).focus();
+    await page.keyboard.type(account.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('too short');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(account.organization);
+    await page.keyboard.press('Enter');
+    const tooShort = await visibleAlert();
+    check(/at least 12 characters/i.test(tooShort), `short password not explained: ${tooShort}`);
+    check(await activeId() === 'signup-password', 'focus did not move to the invalid password');
+    await view('signup').getByLabel('Password', { exact: true }).fill(account.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Your account is ready' })
+        .waitFor({ timeout: STEP_TIMEOUT });
+    const key = await page.getByLabel('API key').inputValue();
+    check(/^vgk_\S{16,}$/.test(key), `API key not shown (got "${key}")`);
+    const who = await page.locator('#account-name').innerText();
+    check(who.includes(account.email), `the header does not show the account (${who})`);
+}
+
+async function logOut() {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in to Vigil' }).waitFor({ timeout: STEP_TIMEOUT });
+    const text = await visibleAlert();
+    check(/logged out/i.test(text), `no logout confirmation (${text})`);
+    check(await page.locator('#mainnav').isHidden(), 'the navigation is still shown');
+    const session = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
+    check(session === 401, `the session still answers ${session} after logout`);
+}
+
+async function duplicateSignup() {
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    const signup = view('signup');
+    await signup.getByLabel('Work email').fill(account.email);
+    await signup.getByLabel('Password', { exact: true }).fill(account.password);
+    await signup.getByLabel('Organisation').fill(account.organization);
+    await signup.getByRole('button', { name: 'Create account' }).click();
+    const text = await visibleAlert();
+    check(/already/i.test(text), `a second sign-up with the same email is not explained: ${text}`);
+}
+
+async function wrongPassword() {
+    await view('signup').getByRole('link', { name: 'Log in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Log in to Vigil' }).waitFor();
+    await view('login').getByLabel('Email').fill(account.email);
+    await view('login').getByLabel('Password').fill('not the right password');
+    await view('login').getByRole('button', { name: 'Log in' }).click();
+    const text = await visibleAlert();
+    check(text.length > 10 && !/^Request failed/.test(text),
+        `the error is not the API's message: "${text}"`);
+    check(/password|credential|invalid/i.test(text), `unclear wrong-password message: ${text}`);
+    check(await view('login').getByLabel('Password').inputValue() === '',
+        'the wrong password was kept in the field');
+}
+
+async function logIn() {
+    await view('login').getByLabel('Email').fill(account.email);
+    await view('login').getByLabel('Password').fill(account.password);
+    await view('login').getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Clusters' }).waitFor({ timeout: STEP_TIMEOUT });
+    await page.locator('#clusters-empty').waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    check(await page.locator('#alert').isHidden(),
+        `an error is shown after login: ${await alertText()}`);
+    // The cookie alone does not allow writes: the page's own requests carry X-CSRF-Token.
+    const bare = await page.evaluate(async () => (await fetch('/api/v1/clusters', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}',
+    })).status);
+    check(bare === 403, `a cookie-only write answered ${bare}, expected 403 (CSRF)`);
+}
+
+async function openConnect() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Connect a cluster' }).click();
+    await page.getByRole('heading', { name: 'Connect a cluster' }).waitFor();
+    const manifest = page.locator('#manifest');
+    await page.waitForFunction(() => document.getElementById('manifest')
+        .textContent.includes('vigil-reader'), null, { timeout: STEP_TIMEOUT });
+    const text = await manifest.innerText();
+    for (const want of ['kind: ServiceAccount', 'kind: ClusterRole', 'kind: ClusterRoleBinding',
+        'kind: Secret', 'vigil-reader']) {
+        check(text.includes(want), `the manifest lacks "${want}"`);
+    }
+    check(!/^\s*-\s*secrets\s*$/m.test(text), 'the manifest grants Secrets');
+    check(await page.getByRole('button', { name: 'Copy manifest' }).isVisible(),
+        'no copy button for the manifest');
+    await page.getByRole('button', { name: 'Copy manifest' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 3000 });
+}
+
+async function fillCluster(name, token) {
+    const ca = readFileSync(process.env.KUBE_CA_FILE, 'utf8');
+    await page.getByLabel('Cluster name').fill(name);
+    await page.getByLabel('API server URL').fill(KUBE_URL);
+    await page.getByLabel('CA certificate (PEM)').fill(ca);
+    await page.getByLabel('Service account token').fill(token);
+    await page.getByRole('button', { name: 'Verify and connect' }).click();
+}
+
+async function overPrivileged() {
+    await fillCluster(`admin-${run}`, KUBE_BAD_TOKEN);
+    const text = await visibleAlert();
+    check(/over-privileged/i.test(text), `an admin token was not refused clearly: ${text}`);
+    check(await page.locator('#alert-list li').count() > 0, 'the offending rules are not listed');
+    check(await page.locator('#connected').isHidden(), 'an ingest token was shown anyway');
+}
+
+async function connectCluster() {
+    await fillCluster(`stand-in-${run}`, KUBE_TOKEN);
+    const connected = page.locator('#connected');
+    await connected.waitFor({ state: 'visible', timeout: STEP_TIMEOUT * 2 });
+    const token = await page.getByLabel('Ingest token').inputValue();
+    check(/^vgi_\S{16,}$/.test(token), `no ingest token shown (got "${token}")`);
+    const fluent = await page.locator('#snippet-fluentbit').innerText();
+    for (const want of ['Name              tail', '/var/log/containers/*istio-proxy*.log',
+        'multiline.parser  docker, cri', 'Name            http', '/v1/traces',
+        `Header          Authorization Bearer ${token}`, 'Format          json',
+        'compress        gzip']) {
+        check(fluent.includes(want), `the Fluent Bit snippet lacks "${want}"`);
+    }
+    check((await page.locator('#snippet-mesh').innerText()).includes('accessLogEncoding: JSON'),
+        'no Istio JSON access-log setting');
+    // The APIClarity option is a keyboard-operable tab.
+    await page.getByRole('tab', { name: 'Istio access logs (Fluent Bit)' }).focus();
+    await page.keyboard.press('ArrowRight');
+    const apiclarity = page.getByRole('tabpanel', { name: 'APIClarity' });
+    await apiclarity.waitFor({ state: 'visible' });
+    check((await apiclarity.innerText()).includes(`Bearer ${token}`),
+        'the APIClarity snippet lacks the ingest token');
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('tabpanel', { name: 'Istio access logs (Fluent Bit)' }).waitFor();
+}
+
+async function clustersList() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Clusters' }).click();
+    const row = page.getByRole('row', { name: new RegExp(`stand-in-${run}`) });
+    await row.waitFor({ timeout: STEP_TIMEOUT });
+    const text = await row.innerText();
+    check(text.includes(KUBE_URL), `the row does not show the API server (${text})`);
+    check(/pending|ok|unreachable|unauthorized|error/i.test(text), `no status in the row: ${text}`);
+    check(await page.getByRole('row', { name: new RegExp(`admin-${run}`) }).count() === 0,
+        'the refused cluster was stored');
+    await row.getByRole('button', { name: /^Sync cluster/ }).click();
+    const synced = await visibleAlert();
+    check(/sync of stand-in-.* was requested/i.test(synced), `sync not confirmed: ${synced}`);
+}
+
+async function usage() {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage' }).waitFor();
+    await page.waitForFunction(() => document.getElementById('usage-plan').textContent !== '–'
+        || !document.getElementById('alert').hidden, null, { timeout: STEP_TIMEOUT });
+    if (await page.locator('#alert').isVisible()) {
+        fail(`usage failed: ${await alertText()}`);
+    }
+    const plan = await page.locator('#usage-plan').innerText();
+    check(/free/i.test(plan), `the plan is not shown (${plan})`);
+    const limit = await page.locator('#usage-limit').innerText();
+    check(/^\d+$|unlimited/.test(limit), `no workload limit shown (${limit})`);
+    const clusters = await page.locator('#usage-clusters').innerText();
+    check(clusters === '1', `usage counts ${clusters} clusters, expected 1`);
+    if (SEED_DB) {
+        // after the findings step: 4 endpoints, 3 findings of which one was resolved
+        const apis = await page.locator('#usage-apis').innerText();
+        check(apis === '4', `usage counts ${apis} APIs, expected 4`);
+        const open = await page.locator('#usage-findings').innerText();
+        check(open === '2', `usage counts ${open} open findings, expected 2`);
+    }
+}
+
+// Rows the report and inventory services would write for the tenant of `account`.
+function seedTenantData() {
+    const sql = `
+        WITH t AS (SELECT tenant_id FROM users WHERE email = lower(:'email')),
+        c AS (SELECT id, tenant_id FROM clusters WHERE name = :'cluster'),
+        f AS (
+            INSERT INTO findings (tenant_id, cluster_id, fingerprint, source, scope, rule_id,
+                                  title, severity, category, object, field, remediation)
+            SELECT c.tenant_id, c.id, md5(random()::text) || v.rule, v.source, v.source,
+                   v.rule, v.title, v.severity, v.category, v.object::jsonb, v.field, v.fix
+              FROM c, (VALUES
+                ('posture', 'VGL-POD-001', 'Privileged container', 'critical', 'pod-security',
+                 '{"kind":"Deployment","namespace":"shop","name":"payments"}',
+                 'spec.template.spec.containers[0].securityContext.privileged',
+                 'Set privileged: false.'),
+                ('api', 'VGL-API-010', 'Sensitive data in URL', 'medium', 'sensitive-data',
+                 '{"method":"GET","host":"users.shop","endpoint":"/users/{userId}"}', 'path',
+                 'Move e-mail addresses out of the path.'),
+                ('kube-bench', '1.2.1', 'Anonymous auth is enabled', 'low', 'cis',
+                 '{"kind":"Node","name":"node-1"}', '--anonymous-auth',
+                 'Set --anonymous-auth=false.')
+              ) AS v(source, rule, title, severity, category, object, field, fix)
+            RETURNING 1)
+        INSERT INTO api_endpoints (tenant_id, cluster_id, service, host, class, method,
+                                   path_template, auth, shadow, zombie, request_count, sensitive)
+        SELECT c.tenant_id, c.id, v.service, v.host, v.class, v.method, v.path, v.auth,
+               v.shadow, v.zombie, v.n, v.sensitive::jsonb
+          FROM c, (VALUES
+            ('users.shop', 'users.shop:8080', 'internal', 'GET', '/users/{userId}', 'none',
+             false, false, 120, '[{"kind":"email","where":"response"}]'),
+            ('orders.shop', 'orders.shop:8080', 'external', 'POST', '/v1/orders', 'jwt',
+             true, false, 42, '[]'),
+            ('orders.shop', 'orders.shop:8080', 'external', 'GET', '/v0/orders/{orderId}',
+             'bearer', false, true, 7, '[]'),
+            ('api.stripe.com', 'api.stripe.com:443', 'outbound', 'CONNECT', '/', 'unknown',
+             false, false, 3, '[]')
+          ) AS v(service, host, class, method, path, auth, shadow, zombie, n, sensitive);
+        SELECT count(*) FROM findings f JOIN users u ON u.tenant_id = f.tenant_id
+         WHERE u.email = lower(:'email');`;
+    const out = execFileSync(PSQL, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+        '-v', `email=${account.email}`, '-v', `cluster=stand-in-${run}`, SEED_DB],
+    { input: sql, encoding: 'utf8' });
+    check(out.trim() === '3', `seeding wrote ${out.trim()} findings, expected 3`);
+}
+
+async function findingRows() {
+    return page.locator('#findings-table tbody tr').count();
+}
+
+async function applyFindingFilters(severity, status) {
+    const filters = page.getByRole('form', { name: 'Filter findings' });
+    await filters.getByLabel('Severity').selectOption(severity);
+    await filters.getByLabel('Status').selectOption(status);
+    const answer = page.waitForResponse((r) => r.url().includes('/api/v1/findings'));
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    check((await answer).status() === 200, 'the filtered findings request failed');
+    await page.locator('#findings-card:not([aria-busy])').waitFor();
+}
+
+async function findings() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Findings' }).click();
+    await page.getByRole('heading', { name: 'Findings', exact: true }).waitFor();
+    await page.locator('#findings-table tbody tr').first().waitFor({ timeout: STEP_TIMEOUT });
+    check(await findingRows() === 3, `expected 3 open findings, see ${await findingRows()}`);
+    await applyFindingFilters('critical', 'open');
+    check(await findingRows() === 1, `severity filter: ${await findingRows()} rows, expected 1`);
+    const row = page.getByRole('row', { name: /Privileged container/ });
+    check((await row.innerText()).includes('Deployment shop/payments'), 'no object shown');
+    await row.getByRole('combobox').selectOption('resolved');
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH');
+    await row.getByRole('button', { name: /Set the status/ }).click();
+    check((await patched).status() === 200, 'PATCH of the finding failed');
+    const text = await visibleAlert();
+    check(/now resolved/.test(text), `no confirmation of the status change: ${text}`);
+    await applyFindingFilters('critical', 'open');
+    check(await page.locator('#findings-empty').isVisible(), 'the resolved finding is still open');
+    await applyFindingFilters('critical', 'resolved');
+    check(await findingRows() === 1, 'the finding is not listed as resolved');
+}
+
+async function apiInventory() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'API inventory' }).click();
+    await page.getByRole('heading', { name: 'API inventory', exact: true }).waitFor();
+    await page.locator('#apis-table tbody tr').first().waitFor({ timeout: STEP_TIMEOUT });
+    const rows = await page.locator('#apis-table tbody tr').count();
+    check(rows === 4, `expected 4 API endpoints, see ${rows}`);
+    const expect = [
+        ['/users/{userId}', ['GET', 'internal', 'none', 'sensitive: email']],
+        ['/v1/orders', ['POST', 'external', 'jwt', 'shadow']],
+        ['/v0/orders/{orderId}', ['GET', 'external', 'bearer', 'zombie']],
+    ];
+    for (const [path, wants] of expect) {
+        const row = page.getByRole('row', { name: path, exact: false }).first();
+        const text = (await row.innerText()).toLowerCase();
+        for (const want of wants) {
+            check(text.includes(want.toLowerCase()), `the row of ${path} lacks "${want}": ${text}`);
+        }
+    }
+}
+
+// A view that lists data: it must end with rows, its empty state, or the API's error shown.
+async function listView(link, heading, table, empty) {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: link }).click();
+    await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    await page.waitForFunction(([t, e]) => {
+        const rows = document.querySelectorAll(`#${t} tbody tr`).length;
+        return rows > 0 || !document.getElementById(e).hidden
+            || !document.getElementById('alert').hidden;
+    }, [table, empty], { timeout: STEP_TIMEOUT });
+    if (await page.locator('#alert').isVisible()) {
+        const text = await alertText();
+        check(text.length > 0, 'an empty error was shown');
+        return `error shown: ${text}`;
+    }
+    return 'listed';
+}
+
+async function narrowScreen() {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Connect a cluster' }).click();
+    await page.getByRole('heading', { name: 'Connect a cluster' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth
+        - document.documentElement.clientWidth);
+    check(overflow <= 1, `the page scrolls sideways on a phone (${overflow}px)`);
+}
+
+// ---------------------------------------------------------------------------- main
+
+async function main() {
+    check(PORTAL, 'PORTAL_URL is not set');
+    check(KUBE_URL && process.env.KUBE_CA_FILE, 'KUBE_URL and KUBE_CA_FILE are required');
+    mkdirSync(SHOTS, { recursive: true });
+    const profile = mkdtempSync(path.join(tmpdir(), 'vigil-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        viewport: { width: 1280, height: 860 },
+        permissions: ['clipboard-read', 'clipboard-write'],
+    });
+    const pageErrors = [];
+    try {
+        page = context.pages()[0] || await context.newPage();
+        page.setDefaultTimeout(STEP_TIMEOUT);
+        page.on('pageerror', (err) => pageErrors.push(err.message));
+        page.on('dialog', (dialog) => dialog.dismiss());
+
+        await step('signup-keyboard', checkSignupKeyboard);
+        await step('signup-api-key', signUpByKeyboard);
+        await step('logout', logOut);
+        await step('signup-duplicate', duplicateSignup);
+        await step('wrong-password', wrongPassword);
+        await step('login', logIn);
+        await step('connect-manifest', openConnect);
+        await step('connect-over-privileged', overPrivileged);
+        await step('connect-ingest-token', connectCluster);
+        await step('clusters', clustersList);
+        if (SEED_DB) {
+            seedTenantData();
+            await step('findings', findings);
+            await step('api-inventory', apiInventory);
+        } else {
+            await step('findings', async () => {
+                console.log(`     findings: ${await listView('Findings', 'Findings',
+                    'findings-table', 'findings-empty')}`);
+            });
+            await step('api-inventory', async () => {
+                console.log(`     apis: ${await listView('API inventory', 'API inventory',
+                    'apis-table', 'apis-empty')}`);
+            });
+        }
+        await step('usage', usage);
+        await step('phone-connect', narrowScreen);
+        check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
+    } finally {
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
+    }
+}
+
+main().then(() => {
+    console.log(`browser test passed: ${results.length} steps, screenshots in ${SHOTS}`);
+    process.exit(0);
+}, (err) => {
+    console.error(`browser test FAILED: ${err.message}`);
+    process.exit(1);
+});

@@ -1,0 +1,47 @@
+"""Fuzzer resume: a fuzzer killed with SIGKILL in the middle of a job leaves it 'running';
+the next fuzzer takes it over once the lease expires, skips the check families already done,
+finishes it, and no finding is published twice."""
+
+import pytest
+
+from conftest import wait_until
+from fuzzhelp import EXPECTED_ALL, create_job, job_messages, make_tenant, start_vulnapi, wait_job
+
+
+@pytest.fixture(scope="module")
+def vuln(start_service):
+    return start_vulnapi(start_service, "vulnapi-resume")
+
+
+def test_killed_fuzzer_job_resumes_without_duplicates(env, start_service, vuln):
+    knobs = {"VIGIL_FUZZER_LEASE": "3", "VIGIL_FUZZER_POLL_MS": "300"}
+    first = start_service("fuzzer", knobs)
+    tenant, cluster = make_tenant(env, vuln)
+    job, _ = create_job(env, vuln, tenant, cluster, allow_unsafe_methods=True, rate_limit=100)
+
+    def progressed():
+        checks = int(env.psql_value("SELECT count(*) FROM fuzz_job_checks WHERE job_id = %s",
+                                    [job]))
+        found = int(env.psql_value("SELECT count(*) FROM fuzz_job_findings WHERE job_id = %s",
+                                   [job]))
+        return checks >= 2 and found >= 3
+    wait_until(progressed, timeout=60, interval=0.05, message="job half done")
+    assert first.kill() == -9
+    done_before = int(env.psql_value("SELECT count(*) FROM fuzz_job_checks WHERE job_id = %s",
+                                     [job]))
+    assert env.psql_value("SELECT status FROM fuzz_jobs WHERE id = %s", [job]) == "running"
+    assert done_before < 9
+
+    start_service("fuzzer", knobs)
+    status, error = wait_job(env, job)
+    assert (status, error) == ("done", None)
+    runs = int(env.psql_value("SELECT coalesce(max(runs), 0) FROM fuzz_job_leases"
+                              " WHERE job_id = %s", [job]) or 0)
+    assert runs == 0  # the lease is gone once the job is done
+    observed, final = job_messages(env, job)
+    fps = [f["fingerprint"] for f in observed]
+    assert len(fps) == len(set(fps)), "a finding was published twice"
+    assert {f["rule_id"] for f in observed} == EXPECTED_ALL
+    assert sorted(final["fingerprints"]) == sorted(fps)
+    families = env.psql("SELECT family FROM fuzz_job_checks WHERE job_id = %s", [job])
+    assert len(families) == 9

@@ -1,0 +1,130 @@
+"""Browser test of the portal's web page (issue 3): playwright-core driving Debian's Chromium.
+
+Starts the portal (serving services/portal/www) and the stand-in Kubernetes API, then runs
+tests/browser/portal.spec.mjs with node. The script signs up (checking keyboard order and
+labels first), logs out, checks the wrong-password message, logs in, opens "Connect a
+cluster", sees the manifest, gets an over-privileged token refused, connects the stand-in
+cluster with the scoped token and sees the ingest token and the Fluent Bit snippet, then the
+clusters list, findings (written for the tenant as the report service would; filtered and
+one resolved through the page), the API inventory, usage and a phone-sized view. Each step saves a screenshot under
+tests/artifacts/screenshots/portal-*.png; the test fails when any step fails or a
+screenshot is missing.
+"""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import PSQL
+from kubeapi import SCOPED_TOKEN, ADMIN_TOKEN, KubeApi
+
+REPO = Path(__file__).resolve().parents[2]
+BROWSER_DIR = REPO / "tests" / "browser"
+SCRIPT = BROWSER_DIR / "portal.spec.mjs"
+SHOTS = REPO / "tests" / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+STEPS = [
+    "signup-keyboard", "signup-api-key", "logout", "signup-duplicate", "wrong-password",
+    "login",
+    "connect-manifest", "connect-over-privileged", "connect-ingest-token", "clusters",
+    "findings", "api-inventory", "usage", "phone-connect",
+]
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    assert node, "node is not installed (apt-get install nodejs)"
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing (apt-get install chromium)"
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), \
+        "playwright-core is not installed: run `npm ci` in tests/browser"
+    return node
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory):
+    work = tmp_path_factory.mktemp("kubeapi")
+    data = work / "data"
+    data.mkdir()
+    api = KubeApi(str(data), str(work / "server"))
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def portal(start_service):
+    return start_service("portal", {"VIGIL_PORTAL_WWW": str(REPO / "services/portal/www")})
+
+
+def test_snippets_unit():
+    """The Fluent Bit / Istio / APIClarity snippet generators (tests/browser/snippets.test.mjs)."""
+    node = shutil.which("node")
+    assert node, "node is not installed (apt-get install nodejs)"
+    proc = subprocess.run([node, str(BROWSER_DIR / "snippets.test.mjs")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "snippets: 9 tests passed" in proc.stdout
+
+
+def test_static_page_served(portal):
+    index = portal.get("/")
+    assert index.status_code == 200
+    assert index.headers["Content-Type"].startswith("text/html")
+    assert '<script type="module" src="/static/app.js">' in index.text
+    assert '<link rel="stylesheet" href="/static/style.css">' in index.text
+    assets = {"app.js": "javascript", "api.js": "javascript", "ui.js": "javascript",
+              "snippets.js": "javascript", "style.css": "text/css", "favicon.svg": "image/svg"}
+    for asset, kind in assets.items():
+        r = portal.get(f"/static/{asset}")
+        assert r.status_code == 200, asset
+        assert kind in r.headers["Content-Type"], (asset, r.headers["Content-Type"])
+        # no third-party origin: everything the page loads comes from the portal itself
+        assert not re.search(r"(src|href|from|import|url)\s*\(?\s*['\"]?https?://", r.text), asset
+    # no inline script or style (the page's CSP is default-src 'self')
+    assert not re.search(r"<script(?![^>]*\bsrc=)", index.text)
+    assert "style=" not in index.text and "<style" not in index.text
+    assert "default-src 'self'" in index.headers.get("Content-Security-Policy", "")
+    assert not re.search(r"(src|href)=\"https?://", index.text)
+
+
+def test_browser_flow(env, portal, kube, tmp_path):
+    node = _node()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in list(SHOTS.glob("portal-*.png")) + list(SHOTS.glob("FAILED-*.png")):
+        old.unlink()
+    ca_file = tmp_path / "kube-ca.pem"
+    ca_file.write_text(kube.ca_pem)
+    node_env = dict(os.environ)
+    node_env.update({
+        "PORTAL_URL": portal.url,
+        "KUBE_URL": kube.url,
+        "KUBE_CA_FILE": str(ca_file),
+        "KUBE_TOKEN": SCOPED_TOKEN,
+        "KUBE_BAD_TOKEN": ADMIN_TOKEN,
+        "SCREENSHOT_DIR": str(SHOTS),
+        "CHROMIUM": CHROMIUM,
+        # the findings and API endpoints the report and inventory services would write
+        "SEED_DATABASE_URL": env.database_url,
+        "PSQL": PSQL,
+    })
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
+        node_env.pop(proxy, None)
+    proc = subprocess.run([node, str(SCRIPT)], cwd=BROWSER_DIR, env=node_env, capture_output=True,
+                          text=True, timeout=150)
+    output = proc.stdout + proc.stderr
+    log = REPO / "tests" / "artifacts" / "logs" / "portal-browser.txt"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(output)
+    assert proc.returncode == 0, f"browser test failed:\n{output}\nportal log tail:\n" + \
+        "\n".join(portal.log_text().splitlines()[-20:])
+    assert "browser test passed" in output
+    shots = sorted(p.name for p in SHOTS.glob("portal-*.png"))
+    for number, step in enumerate(STEPS, 1):
+        name = f"portal-{number:02d}-{step}.png"
+        assert name in shots, f"missing screenshot {name}; have {shots}"
+        assert (SHOTS / name).stat().st_size > 5000, f"{name} is suspiciously small"
+    # the page really verified the credential against the stand-in API server
+    reviews = [r for r in kube.requests() if "selfsubjectrulesreviews" in r.get("path", "")]
+    assert len(reviews) >= 2, f"expected two SelfSubjectRulesReviews, saw {kube.requests()}"
