@@ -199,8 +199,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s HOST:PORT TOKEN [conns] [seconds] [records]\n"
-                        "       %s --body [records]\n", argv[0], argv[0]);
+        fprintf(stderr,
+                "usage: %s HOST:PORT TOKEN [conns] [seconds] [records]\n"
+                "       %s --body [records]\n",
+                argv[0], argv[0]);
         return 2;
     }
     int conns = argc > 3 ? atoi(argv[3]) : 4, seconds = argc > 4 ? atoi(argv[4]) : 10;
@@ -224,7 +226,8 @@ int main(int argc, char **argv)
     }
     double elapsed = (double)(vg_now_ms() - start) / 1000.0;
     qsort(bn.lat_ms, bn.nlat, sizeof *bn.lat_ms, cmp_double);
-    double p50 = bn.nlat ? bn.lat_ms[bn.nlat / 2] : 0, p99 = bn.nlat ? bn.lat_ms[bn.nlat * 99 / 100] : 0;
+    double p50 = bn.nlat ? bn.lat_ms[bn.nlat / 2] : 0,
+           p99 = bn.nlat ? bn.lat_ms[bn.nlat * 99 / 100] : 0;
     long ok = atomic_load(&bn.ok);
     printf("{\"records_per_s\":%.0f,\"requests\":%ld,\"records\":%ld,\"non_202\":%ld,"
            "\"seconds\":%.2f,\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"conns\":%d,\"batch\":%d}\n",

@@ -69,24 +69,33 @@ CREATE FUNCTION portal_login_succeeded(p_email text) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = public
     AS $$ DELETE FROM portal_login_failures WHERE key = 'email:' || lower(p_email) $$;
 
--- The live session with this token hash: (session_id, tenant_id, user_id); refreshes last_seen.
+-- The live session with this token hash: (session_id, tenant_id, user_id). last_seen_at is
+-- refreshed at most once a minute, so a busy session does not write on every request.
 CREATE FUNCTION portal_session_lookup(p_token_hash text)
     RETURNS TABLE (session_id uuid, tenant_id uuid, user_id uuid)
-    LANGUAGE sql SECURITY DEFINER SET search_path = public
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
     AS $$
+BEGIN
+    RETURN QUERY SELECT s.id, s.tenant_id, s.user_id FROM portal_sessions s
+                  WHERE s.token_hash = p_token_hash AND s.expires_at > now();
     UPDATE portal_sessions s SET last_seen_at = now()
-     WHERE s.token_hash = p_token_hash AND s.expires_at > now()
-    RETURNING s.id, s.tenant_id, s.user_id
+     WHERE s.token_hash = p_token_hash AND s.last_seen_at < now() - interval '60 seconds';
+END
 $$;
 
--- The unrevoked API key with this hash: (key_id, tenant_id, user_id); records its use.
+-- The unrevoked API key with this hash: (key_id, tenant_id, user_id); last_used_at is
+-- recorded at most once a minute.
 CREATE FUNCTION portal_api_key_lookup(p_key_hash text)
     RETURNS TABLE (key_id uuid, tenant_id uuid, user_id uuid)
-    LANGUAGE sql SECURITY DEFINER SET search_path = public
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
     AS $$
+BEGIN
+    RETURN QUERY SELECT k.id, k.tenant_id, k.user_id FROM api_keys k
+                  WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL;
     UPDATE api_keys k SET last_used_at = now()
      WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL
-    RETURNING k.id, k.tenant_id, k.user_id
+       AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds');
+END
 $$;
 
 REVOKE ALL ON FUNCTION portal_login_lookup(text), portal_login_throttle(text, text, integer, integer, integer),

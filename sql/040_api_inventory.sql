@@ -93,28 +93,46 @@ CREATE FUNCTION api_counts_add(a jsonb, b jsonb) RETURNS jsonb
 
 -- element-wise sum of two histograms (missing buckets count 0)
 CREATE FUNCTION api_hist_add(a bigint[], b bigint[]) RETURNS bigint[]
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-    SELECT coalesce(array_agg(coalesce(a[i], 0) + coalesce(b[i], 0) ORDER BY i), '{}')
-    FROM generate_series(1, greatest(coalesce(array_length(a, 1), 0),
-                                     coalesce(array_length(b, 1), 0))) AS i
-    $$;
+DECLARE
+    n integer := greatest(coalesce(array_length(a, 1), 0), coalesce(array_length(b, 1), 0));
+    r bigint[] := '{}';
+BEGIN
+    FOR i IN 1..n LOOP
+        r := r || (coalesce(a[i], 0) + coalesce(b[i], 0));
+    END LOOP;
+    RETURN r;
+END
+$$;
 
 -- {"p50","p90","p99"} in ms: the upper bound of the bucket holding each rank
 CREATE FUNCTION api_hist_percentiles(h bigint[]) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-    WITH b(i, n, ub) AS (
-        SELECT i, h[i], (ARRAY[1,2,5,10,20,50,100,200,500,1000,2000,5000,10000,20000])[i]
-        FROM generate_series(1, coalesce(array_length(h, 1), 0)) AS i
-    ), c AS (
-        SELECT i, ub, sum(n) OVER (ORDER BY i) AS cum, sum(n) OVER () AS total FROM b
-    )
-    SELECT coalesce(jsonb_build_object(
-        'p50', (SELECT ub FROM c WHERE cum >= 0.50 * total ORDER BY i LIMIT 1),
-        'p90', (SELECT ub FROM c WHERE cum >= 0.90 * total ORDER BY i LIMIT 1),
-        'p99', (SELECT ub FROM c WHERE cum >= 0.99 * total ORDER BY i LIMIT 1)), '{}')
-    $$;
+DECLARE
+    bounds integer[] := ARRAY[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000];
+    total bigint := 0;
+    cum bigint := 0;
+    p50 integer;
+    p90 integer;
+    p99 integer;
+BEGIN
+    FOR i IN 1..coalesce(array_length(h, 1), 0) LOOP
+        total := total + coalesce(h[i], 0);
+    END LOOP;
+    IF total = 0 THEN
+        RETURN '{}';
+    END IF;
+    FOR i IN 1..array_length(h, 1) LOOP
+        cum := cum + coalesce(h[i], 0);
+        IF p50 IS NULL AND cum >= 0.50 * total THEN p50 := bounds[least(i, 14)]; END IF;
+        IF p90 IS NULL AND cum >= 0.90 * total THEN p90 := bounds[least(i, 14)]; END IF;
+        IF p99 IS NULL AND cum >= 0.99 * total THEN p99 := bounds[least(i, 14)]; END IF;
+    END LOOP;
+    RETURN jsonb_build_object('p50', p50, 'p90', p90, 'p99', p99);
+END
+$$;
 
 -- A template merge: every endpoint of service with template p_from moves to p_to (merged
 -- into an existing row of the same method when there is one; the old id is kept as an

@@ -30,14 +30,19 @@ CREATE TABLE fuzz_job_checks (
     PRIMARY KEY (job_id, family)
 );
 
--- Findings already published for a job (fingerprint = sha256 of
--- tenant|host|endpoint template|method|check id).
+-- Findings of a job (fingerprint = sha256 of tenant|host|endpoint template|method|check id),
+-- also the outbox of their finding.observed messages: a row is committed before its message
+-- is sent and marked published after the broker acknowledged it; unpublished rows are sent
+-- again when the job resumes. A finding is therefore never reported twice by a job (except
+-- when the process dies between the acknowledgement and the mark) and never lost.
 CREATE TABLE fuzz_job_findings (
     job_id      uuid NOT NULL REFERENCES fuzz_jobs (id) ON DELETE CASCADE,
     tenant_id   uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     fingerprint text NOT NULL,
     check_id    text NOT NULL,
     endpoint    text NOT NULL,
+    payload     text NOT NULL,           -- the finding.observed envelope
+    published   boolean NOT NULL DEFAULT false,
     emitted_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (job_id, fingerprint)
 );
@@ -53,6 +58,8 @@ BEGIN
     END LOOP;
 END
 $$;
+-- The portal edits the settings and reads progress; only the fuzzer (owner) writes the rest.
 GRANT SELECT, INSERT, UPDATE, DELETE ON fuzz_settings TO vigil_portal;
+REVOKE INSERT, UPDATE, DELETE ON fuzz_job_checks, fuzz_job_findings FROM vigil_portal;
 GRANT SELECT ON fuzz_job_checks, fuzz_job_findings TO vigil_portal;
 REVOKE ALL ON fuzz_job_leases FROM vigil_portal;

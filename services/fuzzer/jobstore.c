@@ -211,10 +211,8 @@ void fz_jobstore_family_finish(vg_db *db, const fz_job *job, const char *family,
 
 typedef struct emit_tx {
     const fz_job *job;
-    vg_producer *p;
-    const char *fp, *check_id, *endpoint;
-    json_t *data;
-    int published;
+    const char *fp, *check_id, *endpoint, *msg;
+    int inserted;
 } emit_tx;
 
 static const char *msg_key(const fz_job *job)
@@ -222,49 +220,80 @@ static const char *msg_key(const fz_job *job)
     return job->cluster_id[0] ? job->cluster_id : job->tenant_id;
 }
 
-static int emit_fn(vg_db *db, void *arg)
+static int record_fn(vg_db *db, void *arg)
 {
     emit_tx *e = arg;
-    const char *p[] = {e->job->id, e->job->tenant_id, e->fp, e->check_id, e->endpoint};
+    const char *p[] = {e->job->id, e->job->tenant_id, e->fp, e->check_id, e->endpoint, e->msg};
     PGresult *res = vg_db_exec(db,
                                "INSERT INTO fuzz_job_findings (job_id, tenant_id, fingerprint,"
-                               " check_id, endpoint) VALUES ($1, $2, $3, $4, $5)"
+                               " check_id, endpoint, payload) VALUES ($1, $2, $3, $4, $5, $6)"
                                " ON CONFLICT DO NOTHING RETURNING 1",
-                               5, p);
+                               6, p);
     if (res == NULL) {
         return -1;
     }
-    int inserted = PQntuples(res);
+    e->inserted = PQntuples(res);
     PQclear(res);
-    e->published = 0;
-    if (inserted == 0) {
-        return 0;
-    }
-    if (vg_db_cmd(db, "UPDATE fuzz_jobs SET findings = findings + 1 WHERE id = $1", 1, p) != 0) {
+    if (e->inserted > 0 &&
+        vg_db_cmd(db, "UPDATE fuzz_jobs SET findings = findings + 1 WHERE id = $1", 1, p) != 0) {
         return -1;
     }
-    const char *cluster = e->job->cluster_id[0] ? e->job->cluster_id : NULL;
-    char *msg =
-        vg_envelope_build("finding.observed", e->job->tenant_id, cluster, json_incref(e->data));
-    char err[256];
-    int rc = vg_producer_send_sync(e->p, vg_topic(VG_TOPIC_FINDINGS), msg_key(e->job), msg,
-                                   strlen(msg), 10000, err, sizeof err);
-    free(msg);
-    if (rc != 0) {
-        vg_error("cannot publish a finding", "job_id", e->job->id, "error", err);
-        return -1;
-    }
-    e->published = 1;
     return 0;
+}
+
+/* Sends one recorded message and marks it published. */
+static int publish(vg_db *db, vg_producer *p, const fz_job *job, const char *fp, const char *msg)
+{
+    char err[256];
+    if (vg_producer_send_sync(p, vg_topic(VG_TOPIC_FINDINGS), msg_key(job), msg, strlen(msg), 10000,
+                              err, sizeof err) != 0) {
+        vg_error("cannot publish a finding", "job_id", job->id, "error", err);
+        return -1;
+    }
+    const char *params[] = {job->id, fp};
+    return vg_db_cmd(db,
+                     "UPDATE fuzz_job_findings SET published = true"
+                     " WHERE job_id = $1 AND fingerprint = $2",
+                     2, params);
 }
 
 int fz_jobstore_emit(vg_db *db, vg_producer *p, const fz_job *job, const char *fingerprint,
                      const char *check_id, const char *endpoint, json_t *data)
 {
-    emit_tx e = {job, p, fingerprint, check_id, endpoint, data, 0};
-    int rc = vg_db_tx(db, NULL, emit_fn, &e);
-    json_decref(data);
-    return rc != 0 ? -1 : e.published;
+    const char *cluster = job->cluster_id[0] ? job->cluster_id : NULL;
+    char *msg = vg_envelope_build("finding.observed", job->tenant_id, cluster, data);
+    emit_tx e = {job, fingerprint, check_id, endpoint, msg, 0};
+    int rc = vg_db_tx(db, NULL, record_fn, &e);
+    if (rc == 0 && e.inserted > 0) {
+        rc = publish(db, p, job, fingerprint, msg) == 0 ? 1 : -1;
+    } else if (rc != 0) {
+        rc = -1;
+    }
+    free(msg);
+    return rc;
+}
+
+int fz_jobstore_flush(vg_db *db, vg_producer *p, const fz_job *job)
+{
+    const char *params[] = {job->id};
+    PGresult *res = vg_db_exec(db,
+                               "SELECT fingerprint, payload FROM fuzz_job_findings"
+                               " WHERE job_id = $1 AND NOT published ORDER BY emitted_at",
+                               1, params);
+    if (res == NULL) {
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        rc = publish(db, p, job, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    }
+    if (PQntuples(res) > 0 && rc == 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", PQntuples(res));
+        vg_info("unpublished findings sent", "job_id", job->id, "count", n);
+    }
+    PQclear(res);
+    return rc;
 }
 
 static json_t *job_fingerprints(vg_db *db, const fz_job *job)
@@ -287,6 +316,10 @@ static json_t *job_fingerprints(vg_db *db, const fz_job *job)
 
 int fz_jobstore_complete(vg_db *db, vg_producer *p, const fz_job *job, bool truncated)
 {
+    if (fz_jobstore_flush(db, p, job) != 0) {
+        fz_jobstore_release(db, job);
+        return -1;
+    }
     json_t *fps = job_fingerprints(db, job);
     if (fps == NULL) {
         return -1;
@@ -358,7 +391,7 @@ int fz_jobstore_auto_job(vg_db *db, const char *tenant_id, const char *cluster_i
         "        jsonb_build_array($3::text), 'identities', '[]'::jsonb, 'auto', true)"
         " FROM fuzz_settings s JOIN api_endpoints e ON e.tenant_id = s.tenant_id AND e.id = "
         "$3::uuid"
-        " WHERE s.tenant_id = $1 AND s.auto"
+        " WHERE s.tenant_id = $1 AND s.auto AND e.class <> 'outbound'"
         "   AND NOT EXISTS (SELECT 1 FROM fuzz_jobs j WHERE j.tenant_id = $1"
         "       AND j.base_url = e.scheme || '://' || $4 AND j.status IN ('queued', 'running'))"
         " RETURNING id",

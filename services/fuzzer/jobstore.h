@@ -37,10 +37,14 @@ int fz_jobstore_load_endpoints(vg_db *db, const fz_job *job, fz_target *tgt, cha
 bool fz_jobstore_family_done(vg_db *db, const fz_job *job, const char *family);
 void fz_jobstore_family_finish(vg_db *db, const fz_job *job, const char *family, long requests,
                                int findings, int done, int total);
-/* Publishes a finding.observed unless this job already did (data stolen). Returns 1 when
- * published, 0 when a duplicate, -1 on failure. */
+/* Records the finding (outbox row, committed first) unless this job already did, then
+ * publishes its finding.observed message (data stolen) and marks it published. Returns 1
+ * when published, 0 when a duplicate, -1 on failure (the row then waits for
+ * fz_jobstore_flush). */
 int fz_jobstore_emit(vg_db *db, vg_producer *p, const fz_job *job, const char *fingerprint,
                      const char *check_id, const char *endpoint, json_t *data);
+/* Publishes the job's recorded but unpublished findings. 0 or -1. */
+int fz_jobstore_flush(vg_db *db, vg_producer *p, const fz_job *job);
 /* Sends finding.scope with every fingerprint of the job and marks it done. 0 or -1. */
 int fz_jobstore_complete(vg_db *db, vg_producer *p, const fz_job *job, bool truncated);
 void fz_jobstore_fail(vg_db *db, const fz_job *job, const char *error);
@@ -49,6 +53,7 @@ void fz_jobstore_fail(vg_db *db, const fz_job *job, const char *error);
 int fz_jobstore_job_exists(vg_db *db, const char *tenant_id, const char *job_id);
 /* For an api.endpoint event: when the tenant enabled automatic testing, queues an
  * unauthenticated job for the endpoint's host (unless one is queued or running for it).
+ * Outbound endpoints (third-party hosts the cluster calls) are never tested automatically.
  * Returns 1 when queued, 0 when not wanted, -1 on error. */
 int fz_jobstore_auto_job(vg_db *db, const char *tenant_id, const char *cluster_id,
                          const char *api_id, const char *host);

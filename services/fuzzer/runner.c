@@ -153,6 +153,12 @@ static void run_job(fz_runner *r, fz_job *job)
         fz_target_destroy(jr.tgt);
         return;
     }
+    if (fz_jobstore_flush(r->db, r->o.producer, job) != 0) {
+        vg_warn("job paused: recorded findings could not be published", "job_id", job->id);
+        fz_jobstore_release(r->db, job);
+        fz_target_destroy(jr.tgt);
+        return;
+    }
     jr.heartbeat = event_new(r->base, -1, EV_PERSIST, on_heartbeat, &jr);
     struct timeval tv = {r->o.lease_s / 3 > 0 ? r->o.lease_s / 3 : 1, 0};
     event_add(jr.heartbeat, &tv);

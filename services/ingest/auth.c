@@ -61,8 +61,8 @@ static slot *table_find(table *t, const char *key, bool *found)
 
 /* Keeps the table at most half full: rebuilds it (at most a quarter full), dropping the
  * entries that keep() rejects (expired cache entries, idle buckets). */
-static void table_make_room(table *t, bool (*keep)(const slot *, int64_t, double),
-                            int64_t now_ms, double burst)
+static void table_make_room(table *t, bool (*keep)(const slot *, int64_t, double), int64_t now_ms,
+                            double burst)
 {
     if ((t->used + 1) * 2 <= t->cap) {
         return;
@@ -139,8 +139,8 @@ static ingest_auth_status auth_lookup(ingest_auth *a, vg_db *db, const char *has
     return st;
 }
 
-ingest_auth_status ingest_auth_check(ingest_auth *a, vg_db *db, const char *token,
-                                     int64_t now_ms, ingest_principal *out)
+ingest_auth_status ingest_auth_check(ingest_auth *a, vg_db *db, const char *token, int64_t now_ms,
+                                     ingest_principal *out)
 {
     char hash[65];
     vg_sha256_hex(token, strlen(token), hash);
@@ -174,8 +174,7 @@ static bool keep_bucket(const slot *s, int64_t now_ms, double burst)
     return now_ms - s->stamp_ms < 60000; /* idle for a minute: it would be full again */
 }
 
-bool ingest_rate_take(ingest_auth *a, const char *cluster_id, int64_t now_ms,
-                      int *retry_after_s)
+bool ingest_rate_take(ingest_auth *a, const char *cluster_id, int64_t now_ms, int *retry_after_s)
 {
     bool found;
     slot *s = table_find(&a->buckets, cluster_id, &found);

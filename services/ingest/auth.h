@@ -12,8 +12,8 @@
 
 typedef enum {
     INGEST_AUTH_OK = 0,
-    INGEST_AUTH_UNKNOWN, /* no cluster has this token (401) */
-    INGEST_AUTH_PLAN,    /* the tenant's plan does not cover this cluster (402) */
+    INGEST_AUTH_UNKNOWN,     /* no cluster has this token (401) */
+    INGEST_AUTH_PLAN,        /* the tenant's plan does not cover this cluster (402) */
     INGEST_AUTH_UNAVAILABLE, /* database unreachable (503) */
 } ingest_auth_status;
 
@@ -35,12 +35,11 @@ ingest_auth *ingest_auth_new(const ingest_auth_opts *opts);
 void ingest_auth_destroy(ingest_auth *a); /* NULL is a no-op */
 
 /* Looks token up (cache first, then db). */
-ingest_auth_status ingest_auth_check(ingest_auth *a, vg_db *db, const char *token,
-                                     int64_t now_ms, ingest_principal *out);
+ingest_auth_status ingest_auth_check(ingest_auth *a, vg_db *db, const char *token, int64_t now_ms,
+                                     ingest_principal *out);
 
 /* Takes one request from the cluster's bucket. False when empty: *retry_after_s is then the
  * whole seconds until a token is available (at least 1). */
-bool ingest_rate_take(ingest_auth *a, const char *cluster_id, int64_t now_ms,
-                      int *retry_after_s);
+bool ingest_rate_take(ingest_auth *a, const char *cluster_id, int64_t now_ms, int *retry_after_s);
 
 #endif

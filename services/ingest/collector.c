@@ -75,23 +75,36 @@ static int lease_take(vg_db *db, const char *cluster_id, const char *holder, lon
     return taken;
 }
 
-/* Releases the lease; ok resets the backoff, else it grows. */
-static void lease_release(vg_db *db, const char *cluster_id, const char *holder, bool ok,
+/* How a sync ends for the lease row. */
+typedef enum {
+    LEASE_SYNCED,    /* success: reset the backoff */
+    LEASE_FAILED,    /* failure: grow the backoff */
+    LEASE_UNCHANGED, /* nothing done (already synced, cluster gone): keep the backoff as is */
+    LEASE_DEFERRED,  /* not to be collected now (plan): next look one interval away */
+} lease_end;
+
+static void lease_release(vg_db *db, const char *cluster_id, const char *holder, lease_end end,
                           long interval_s)
 {
-    static const char ok_sql[] =
-        "UPDATE cluster_leases SET expires_at = now(), failures = 0, next_attempt_at = NULL "
-        "WHERE cluster_id = $1 AND holder = $2";
-    static const char fail_sql[] =
-        "UPDATE cluster_leases SET expires_at = now(), failures = failures + 1, "
-        "    next_attempt_at = now() + make_interval(secs => least($3::int, "
-        "        $4::int * power(2, least(failures, 16))::int)) "
-        "WHERE cluster_id = $1 AND holder = $2";
+    static const char *const sql[] = {
+        [LEASE_SYNCED] = "UPDATE cluster_leases SET expires_at = now(), failures = 0, "
+                         "    next_attempt_at = NULL WHERE cluster_id = $1 AND holder = $2",
+        [LEASE_FAILED] = "UPDATE cluster_leases SET expires_at = now(), failures = failures + 1, "
+                         "    next_attempt_at = now() + make_interval(secs => least($3::int, "
+                         "        $4::int * power(2, least(failures, 16))::int)) "
+                         "WHERE cluster_id = $1 AND holder = $2",
+        [LEASE_UNCHANGED] = "UPDATE cluster_leases SET expires_at = now() "
+                            "WHERE cluster_id = $1 AND holder = $2",
+        [LEASE_DEFERRED] = "UPDATE cluster_leases SET expires_at = now(), "
+                           "    next_attempt_at = now() + make_interval(secs => $3::int) "
+                           "WHERE cluster_id = $1 AND holder = $2",
+    };
+    static const int nparams[] = {2, 4, 2, 3};
     char cap[24], base[24];
     snprintf(cap, sizeof cap, "%ld", interval_s);
     snprintf(base, sizeof base, "%d", BACKOFF_BASE_S);
     const char *params[] = {cluster_id, holder, cap, base};
-    if (vg_db_cmd(db, ok ? ok_sql : fail_sql, ok ? 2 : 4, params) != 0) {
+    if (vg_db_cmd(db, sql[end], nparams[end], params) != 0) {
         vg_warn("lease release failed", "cluster_id", cluster_id, "error", vg_db_error(db));
     }
 }
@@ -156,15 +169,13 @@ static int emit_sync(const char *payload, size_t len, void *arg)
 {
     emit_ctx *ec = arg;
     if (vg_producer_send_sync(ec->c->opts.producer, vg_topic(VG_TOPIC_INVENTORY), ec->cluster_id,
-                              payload, len, SEND_TIMEOUT_MS, ec->error,
-                              sizeof ec->error) != 0) {
+                              payload, len, SEND_TIMEOUT_MS, ec->error, sizeof ec->error) != 0) {
         return -1;
     }
     return 0;
 }
 
-static void publish_finding(ingest_collector *c, const cluster_row *row,
-                            const sync_failure *f)
+static void publish_finding(ingest_collector *c, const cluster_row *row, const sync_failure *f)
 {
     const char *rule = strcmp(f->status, "unreachable") == 0    ? "VGL-COL-001"
                        : strcmp(f->status, "unauthorized") == 0 ? "VGL-COL-002"
@@ -184,13 +195,13 @@ static void publish_finding(ingest_collector *c, const cluster_row *row,
     snprintf(fp_src, sizeof fp_src, "%s|%s|%s|%s|", row->tenant_id, row->id, rule, row->id);
     vg_sha256_hex(fp_src, strlen(fp_src), fp);
     vg_time_rfc3339(now);
-    json_t *data = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:s,s:{s:s,s:s,s:s},s:s,s:{},s:s}",
-        "fingerprint", fp, "source", "collector", "scope", "collector", "rule_id", rule, "title",
-        title, "severity", rule[10] == '3' ? "medium" : "high", "category", "collector",
-        "object", "kind", "Cluster", "name", row->name, "uid", row->id, "field", "",
-        "evidence", "status", f->status, "message", f->message, "server", row->server,
-        "remediation", remedy, "refs", "detected_at", now);
+    json_t *data =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:s,s:{s:s,s:s,s:s},s:s,s:{},s:s}",
+                  "fingerprint", fp, "source", "collector", "scope", "collector", "rule_id", rule,
+                  "title", title, "severity", rule[10] == '3' ? "medium" : "high", "category",
+                  "collector", "object", "kind", "Cluster", "name", row->name, "uid", row->id,
+                  "field", "", "evidence", "status", f->status, "message", f->message, "server",
+                  row->server, "remediation", remedy, "refs", "detected_at", now);
     char *text = vg_envelope_build("finding.observed", row->tenant_id, row->id, data);
     char err[256];
     if (vg_producer_send_sync(c->opts.producer, vg_topic(VG_TOPIC_FINDINGS), row->id, text,
@@ -216,74 +227,85 @@ static void publish_scope(ingest_collector *c, const cluster_row *row)
 
 static void failure_from_kube(kube_status st, const char *msg, sync_failure *f)
 {
-    f->status = st == KUBE_UNAUTHORIZED ? "unauthorized"
+    f->status = st == KUBE_UNAUTHORIZED  ? "unauthorized"
                 : st == KUBE_UNREACHABLE ? "unreachable"
                                          : "error";
     snprintf(f->message, sizeof f->message, "%s", msg);
 }
 
+/* Lists one resource into the chunker; returns 0, 1 with f set (the cluster failed) or -1
+ * (publishing failed). */
+static int snapshot_resource(ingest_collector *c, ingest_kube *kube, const ingest_resource *r,
+                             ingest_chunker *ch, json_t *counts, json_t *absent, sync_failure *f)
+{
+    json_t *items = NULL;
+    char msg[512];
+    kube_status st = ingest_kube_list(kube, r, c->opts.page_size, &items, msg, sizeof msg);
+    if (st == KUBE_ABSENT) {
+        json_array_append_new(absent, json_string(r->name));
+        return 0;
+    }
+    if (st != KUBE_OK) {
+        failure_from_kube(st, msg, f);
+        return 1;
+    }
+    size_t j;
+    json_t *item;
+    int rc = 0;
+    json_array_foreach(items, j, item)
+    {
+        ingest_snapshot_item_prepare(r, item);
+        if (ingest_chunker_add(ch, r->name, item) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_object_set_new(counts, r->name, json_integer((json_int_t)json_array_size(items)));
+    json_decref(items);
+    return rc;
+}
+
 /* Lists every resource and publishes the snapshot. Returns 0 (snapshot complete), 1 with f
  * set (the cluster failed), -1 (our side failed: Kafka, or stopping). */
-static int snapshot_run(ingest_collector *c, vg_db *db, const cluster_row *row,
-                        ingest_kube *kube, const char *holder, sync_failure *f)
+static int snapshot_run(ingest_collector *c, vg_db *db, const cluster_row *row, ingest_kube *kube,
+                        const char *holder, sync_failure *f)
 {
     char snapshot_id[VG_UUID_LEN + 1], started[32], finished[32];
     vg_uuid_v4(snapshot_id);
     vg_time_rfc3339(started);
     emit_ctx ec = {.c = c, .cluster_id = row->id, .error = ""};
-    ingest_chunker ch = {.snapshot_id = snapshot_id, .tenant_id = row->tenant_id,
-                         .cluster_id = row->id, .max_items = (size_t)c->opts.chunk_items,
-                         .max_bytes = (size_t)c->opts.chunk_bytes, .emit = emit_sync,
+    ingest_chunker ch = {.snapshot_id = snapshot_id,
+                         .tenant_id = row->tenant_id,
+                         .cluster_id = row->id,
+                         .max_items = (size_t)c->opts.chunk_items,
+                         .max_bytes = (size_t)c->opts.chunk_bytes,
+                         .emit = emit_sync,
                          .arg = &ec};
     json_t *counts = json_object(), *absent = json_array();
-    int rc = -1;
-    for (size_t i = 0; i < ingest_nresources; i++) {
-        const ingest_resource *r = &ingest_resources[i];
+    int rc = 0;
+    for (size_t i = 0; i < ingest_nresources && rc == 0; i++) {
         if (atomic_load(&c->stop) || lease_take(db, row->id, holder, c->opts.lease_s) != 1) {
             snprintf(ec.error, sizeof ec.error, "stopping or lease lost");
-            goto out;
+            rc = -1;
+            break;
         }
-        json_t *items = NULL;
-        char msg[512];
-        kube_status st = ingest_kube_list(kube, r, c->opts.page_size, &items, msg, sizeof msg);
-        if (st == KUBE_ABSENT) {
-            json_array_append_new(absent, json_string(r->name));
-            continue;
-        }
-        if (st != KUBE_OK) {
-            failure_from_kube(st, msg, f);
-            rc = 1;
-            goto out;
-        }
-        size_t j;
-        json_t *item;
-        json_array_foreach(items, j, item)
-        {
-            ingest_snapshot_item_prepare(r, item);
-            if (ingest_chunker_add(&ch, r->name, item) != 0) {
-                json_decref(items);
-                goto out;
-            }
-        }
-        json_object_set_new(counts, r->name, json_integer((json_int_t)json_array_size(items)));
-        json_decref(items);
+        rc = snapshot_resource(c, kube, &ingest_resources[i], &ch, counts, absent, f);
     }
-    if (ingest_chunker_flush(&ch) != 0) {
-        goto out;
+    if (rc == 0 && ingest_chunker_flush(&ch) == 0) {
+        vg_time_rfc3339(finished);
+        char *done = ingest_snapshot_complete(&ch, counts, absent, started, finished);
+        rc = emit_sync(done, strlen(done), &ec) == 0 ? 0 : -1;
+        free(done);
+    } else if (rc == 0) {
+        rc = -1;
     }
-    vg_time_rfc3339(finished);
-    char *done = ingest_snapshot_complete(&ch, counts, absent, started, finished);
-    rc = emit_sync(done, strlen(done), &ec) == 0 ? 0 : -1;
-    free(done);
     if (rc == 0) {
         char chunks[24], reqs[24];
         snprintf(chunks, sizeof chunks, "%ld", ch.chunks);
         snprintf(reqs, sizeof reqs, "%ld", ingest_kube_requests(kube));
         vg_info("cluster snapshot published", "cluster_id", row->id, "tenant_id", row->tenant_id,
                 "snapshot_id", snapshot_id, "chunks", chunks, "requests", reqs);
-    }
-out:
-    if (rc < 0) {
+    } else if (rc < 0) {
         vg_error("snapshot aborted", "cluster_id", row->id, "error", ec.error);
     }
     ingest_chunker_free(&ch);
@@ -323,8 +345,8 @@ static int sync_with_credential(ingest_collector *c, vg_db *db, const cluster_ro
                  "the stored credential cannot be decrypted with the current master key");
         return 1;
     }
-    ingest_kube *kube = ingest_kube_new(row->server, row->ca_cert, (const char *)token,
-                                        c->opts.timeout_s);
+    ingest_kube *kube =
+        ingest_kube_new(row->server, row->ca_cert, (const char *)token, c->opts.timeout_s);
     vg_wipe(token, len);
     free(token);
     int rc = snapshot_run(c, db, row, kube, holder, f);
@@ -347,7 +369,8 @@ static int collector_sync(ingest_collector *c, vg_db *db, const char *cluster_id
         if (row.over_plan) {
             vg_info("cluster beyond the free plan: not collected", "cluster_id", cluster_id);
         }
-        lease_release(db, cluster_id, holder, true, c->opts.interval_s);
+        lease_release(db, cluster_id, holder, row.over_plan ? LEASE_DEFERRED : LEASE_UNCHANGED,
+                      c->opts.interval_s);
         cluster_row_free(&row);
         return loaded < 0 ? -1 : 0;
     }
@@ -358,13 +381,14 @@ static int collector_sync(ingest_collector *c, vg_db *db, const char *cluster_id
         publish_scope(c, &row);
         vg_counter_inc(c->syncs_ok);
     } else if (rc == 1) {
-        vg_warn("cluster sync failed", "cluster_id", row.id, "tenant_id", row.tenant_id,
-                "status", f.status, "error", f.message);
+        vg_warn("cluster sync failed", "cluster_id", row.id, "tenant_id", row.tenant_id, "status",
+                f.status, "error", f.message);
         record_status(db, row.id, f.status, f.message);
         publish_finding(c, &row, &f);
         vg_counter_inc(c->syncs_failed);
     }
-    lease_release(db, cluster_id, holder, rc == 0, c->opts.interval_s);
+    lease_release(db, cluster_id, holder, rc == 0 ? LEASE_SYNCED : LEASE_FAILED,
+                  c->opts.interval_s);
     cluster_row_free(&row);
     return 0;
 }

@@ -34,9 +34,9 @@ typedef struct pending {
     size_t total;     /* messages produced for the request */
     size_t remaining; /* reports still expected */
     size_t failed;
-    size_t records;   /* accepted records (traces) */
-    char error[160];  /* first failure */
-    json_t *summary;  /* the 202 body */
+    size_t records;  /* accepted records (traces) */
+    char error[160]; /* first failure */
+    json_t *summary; /* the 202 body */
 } pending;
 
 ingest_edge *ingest_edge_new(const ingest_edge_opts *opts, ingest_auth *auth,
@@ -128,8 +128,7 @@ static bool edge_admit(ingest_edge *e, vg_http_req *req, ingest_principal *who)
 
 /* Points *body at the decoded body (gunzipped into buf when needed); replies and returns
  * false on a bad encoding or an oversized result. */
-static bool edge_body(ingest_edge *e, vg_http_req *req, vg_buf *buf, const char **body,
-                      size_t *len)
+static bool edge_body(ingest_edge *e, vg_http_req *req, vg_buf *buf, const char **body, size_t *len)
 {
     const char *enc = vg_http_header(req, "Content-Encoding");
     if (enc == NULL || enc[0] == '\0' || strcasecmp(enc, "identity") == 0) {
@@ -207,8 +206,8 @@ static void publish_all(ingest_edge *e, pending *pd, const char *topic, const ch
 {
     pd->total = pd->remaining = n;
     for (size_t i = 0; i < n; i++) {
-        if (ingest_producer_send(e->producer, topic, key, msgs[i], strlen(msgs[i]),
-                                 on_delivered, pd) != 0) {
+        if (ingest_producer_send(e->producer, topic, key, msgs[i], strlen(msgs[i]), on_delivered,
+                                 pd) != 0) {
             pending_fail(pd, "local producer queue full");
             pd->remaining--;
         }
@@ -271,8 +270,8 @@ static char *scan_message(const ingest_principal *who, const char *tool, json_t 
 {
     char received_at[32];
     vg_time_rfc3339(received_at);
-    json_t *data = json_pack("{s:s,s:o,s:s}", "tool", tool, "report", report, "received_at",
-                             received_at);
+    json_t *data =
+        json_pack("{s:s,s:o,s:s}", "tool", tool, "report", report, "received_at", received_at);
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     if (text == NULL) {
@@ -315,8 +314,7 @@ static void handle_scans(vg_http_req *req, void *arg)
     if (msg == NULL || strlen(msg) > SCAN_MESSAGE_MAX) {
         free(msg);
         vg_http_reply_error(req, 413, "payload_too_large",
-                            "the report does not fit in one message (%d bytes)",
-                            SCAN_MESSAGE_MAX);
+                            "the report does not fit in one message (%d bytes)", SCAN_MESSAGE_MAX);
         return;
     }
     pending *pd = vg_calloc(1, sizeof *pd);

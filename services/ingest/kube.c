@@ -92,8 +92,7 @@ static void kube_setup(ingest_kube *k, const char *url, response *resp)
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, k->headers);
-    struct curl_blob ca = {.data = k->ca_pem, .len = strlen(k->ca_pem),
-                           .flags = CURL_BLOB_NOCOPY};
+    struct curl_blob ca = {.data = k->ca_pem, .len = strlen(k->ca_pem), .flags = CURL_BLOB_NOCOPY};
     curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -142,8 +141,8 @@ static kube_status status_of(const ingest_resource *r, const response *resp, cha
 {
     json_t *st = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, NULL);
     const char *detail = json_string_value(json_object_get(st, "message"));
-    snprintf(msg, msglen, "listing %s: HTTP %ld%s%s", r->name, resp->status,
-             detail ? ": " : "", detail ? detail : "");
+    snprintf(msg, msglen, "listing %s: HTTP %ld%s%s", r->name, resp->status, detail ? ": " : "",
+             detail ? detail : "");
     json_decref(st);
     switch (resp->status) {
     case 401:
@@ -173,8 +172,8 @@ static kube_status take_page(const ingest_resource *r, const response *resp, jso
     if (json_is_array(page)) {
         json_array_extend(items, page);
     }
-    const char *cont = json_string_value(json_object_get(json_object_get(list, "metadata"),
-                                                         "continue"));
+    const char *cont =
+        json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
     *next = (cont != NULL && cont[0] != '\0') ? vg_strdup(cont) : NULL;
     json_decref(list);
     return KUBE_OK;

@@ -44,8 +44,8 @@ static const vg_cfg_entry ingest_table[] = {
               1073741824),
     INT_ENTRY("VIGIL_INGEST_ACK_TIMEOUT_MS", "10000", ack_timeout_ms,
               "how long a request waits for Kafka's acknowledgement before 503", 500, 300000),
-    INT_ENTRY("VIGIL_INGEST_RATE", "50", rate, "requests per second per cluster (token bucket)",
-              1, 1000000),
+    INT_ENTRY("VIGIL_INGEST_RATE", "50", rate, "requests per second per cluster (token bucket)", 1,
+              1000000),
     INT_ENTRY("VIGIL_INGEST_BURST", "100", burst, "token bucket size per cluster", 1, 1000000),
     INT_ENTRY("VIGIL_INGEST_AUTH_TTL_MS", "5000", auth_ttl_ms,
               "ingest-token cache lifetime: a revoked token stops working within it", 0, 60000),
@@ -106,18 +106,18 @@ static int app_collector(ingest_app *app, char *err, size_t errlen)
         return -1;
     }
     static const char *const topics[] = {VG_TOPIC_COMMANDS};
-    return vg_service_add_consumer(app->svc, "vigil-ingest", topics, 1,
-                                   ingest_collector_on_command, app->collector, err, errlen);
+    return vg_service_add_consumer(app->svc, "vigil-ingest", topics, 1, ingest_collector_on_command,
+                                   app->collector, err, errlen);
 }
 
 static int app_start(ingest_app *app, char *err, size_t errlen)
 {
-    if (vg_master_key_load(&app->mk, app->conf.master_key, app->conf.base.dev_mode, err,
-                           errlen) != 0) {
+    if (vg_master_key_load(&app->mk, app->conf.master_key, app->conf.base.dev_mode, err, errlen) !=
+        0) {
         return -1;
     }
-    static const char *const topics[] = {VG_TOPIC_TRACES, VG_TOPIC_INVENTORY, VG_TOPIC_SCANS,
-                                         VG_TOPIC_COMMANDS, VG_TOPIC_FINDINGS, VG_TOPIC_DLQ};
+    static const char *const topics[] = {VG_TOPIC_TRACES,   VG_TOPIC_INVENTORY, VG_TOPIC_SCANS,
+                                         VG_TOPIC_COMMANDS, VG_TOPIC_FINDINGS,  VG_TOPIC_DLQ};
     vg_service_opts opts = {.name = "ingest",
                             .conf = &app->conf.base,
                             .db_role = NULL,
@@ -147,16 +147,15 @@ static int app_start(ingest_app *app, char *err, size_t errlen)
     return app->conf.collect ? app_collector(app, err, errlen) : 0;
 }
 
+/* After the loop: the drain already stopped the consumer (and with it the cluster.sync
+ * handler); the scheduler is joined before the producer it uses goes away. */
 static void app_stop(ingest_app *app)
 {
-    if (app->collector != NULL) {
-        ingest_collector_request_stop(app->collector);
-    }
+    ingest_collector_destroy(app->collector);
     ingest_producer_destroy(app->producer, 5000);
     ingest_edge_destroy(app->edge);
     ingest_auth_destroy(app->auth);
-    vg_service_destroy(app->svc); /* stops the consumer before the collector goes */
-    ingest_collector_destroy(app->collector);
+    vg_service_destroy(app->svc);
     vg_wipe(&app->mk, sizeof app->mk);
     vg_config_free(ingest_table, &app->conf);
 }

@@ -3,8 +3,8 @@
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,10 +77,14 @@ static rd_kafka_conf_t *producer_conf(ingest_producer *p, const char *brokers, l
     char timeout[24];
     snprintf(timeout, sizeof timeout, "%ld", ack_ms);
     const char *settings[][2] = {
-        {"bootstrap.servers", brokers}, {"client.id", "ingest-edge"},
-        {"enable.idempotence", "true"}, {"acks", "all"},
-        {"linger.ms", "2"},             {"compression.codec", "lz4"},
-        {"message.max.bytes", "4194304"}, {"message.timeout.ms", timeout},
+        {"bootstrap.servers", brokers},
+        {"client.id", "ingest-edge"},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "2"},
+        {"compression.codec", "lz4"},
+        {"message.max.bytes", "4194304"},
+        {"message.timeout.ms", timeout},
         {"queue.buffering.max.kbytes", "262144"},
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -140,10 +144,10 @@ int ingest_producer_send(ingest_producer *p, const char *topic, const char *key,
     delivery *d = vg_malloc(sizeof *d);
     d->done = done;
     d->opaque = opaque;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-        RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(payload, len), RD_KAFKA_V_OPAQUE(d),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                          RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(payload, len),
+                          RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         vg_warn("kafka produce failed", "topic", topic, "error", rd_kafka_err2str(err));
         vg_counter_inc(p->failed);

@@ -22,8 +22,8 @@ static json_t *load_json(const char *body, size_t len, char *errbuf, size_t errl
     json_error_t error;
     json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &error);
     if (doc == NULL) {
-        snprintf(errbuf, errlen, "invalid JSON at line %d, column %d: %s", error.line,
-                 error.column, error.text);
+        snprintf(errbuf, errlen, "invalid JSON at line %d, column %d: %s", error.line, error.column,
+                 error.text);
     }
     return doc;
 }
@@ -49,8 +49,9 @@ static bool kube_bench_ok(json_t *doc, char *errbuf, size_t errlen)
     if (json_is_object(doc)) {
         controls = json_object_get(doc, "Controls");
         if (!json_is_array(controls)) {
-            snprintf(errbuf, errlen, "kube-bench: expected a \"Controls\" array (kube-bench "
-                                     "--json output)");
+            snprintf(errbuf, errlen,
+                     "kube-bench: expected a \"Controls\" array (kube-bench "
+                     "--json output)");
             return false;
         }
         json_t *totals = json_object_get(doc, "Totals");
@@ -77,8 +78,9 @@ static bool kube_hunter_ok(json_t *doc, char *errbuf, size_t errlen)
 {
     static const char *const keys[] = {"nodes", "services", "vulnerabilities"};
     if (!json_is_object(doc)) {
-        snprintf(errbuf, errlen, "kube-hunter: expected an object with \"nodes\", \"services\" "
-                                 "and \"vulnerabilities\" (kube-hunter --report json)");
+        snprintf(errbuf, errlen,
+                 "kube-hunter: expected an object with \"nodes\", \"services\" "
+                 "and \"vulnerabilities\" (kube-hunter --report json)");
         return false;
     }
     for (size_t k = 0; k < 3; k++) {
@@ -92,8 +94,10 @@ static bool kube_hunter_ok(json_t *doc, char *errbuf, size_t errlen)
     json_array_foreach(json_object_get(doc, "vulnerabilities"), i, v)
     {
         if (!json_is_object(v) || !json_is_string(json_object_get(v, "vulnerability"))) {
-            snprintf(errbuf, errlen, "kube-hunter: vulnerabilities[%zu] has no "
-                                     "\"vulnerability\" string", i);
+            snprintf(errbuf, errlen,
+                     "kube-hunter: vulnerabilities[%zu] has no "
+                     "\"vulnerability\" string",
+                     i);
             return false;
         }
     }
@@ -105,8 +109,9 @@ static bool trivy_ok(json_t *doc, char *errbuf, size_t errlen)
     static const char *const lists[] = {"Resources", "Findings", "Vulnerabilities",
                                         "Misconfigurations"};
     if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "ClusterName"))) {
-        snprintf(errbuf, errlen, "trivy: expected an object with \"ClusterName\" (trivy k8s "
-                                 "--format json)");
+        snprintf(errbuf, errlen,
+                 "trivy: expected an object with \"ClusterName\" (trivy k8s "
+                 "--format json)");
         return false;
     }
     int found = 0;
@@ -119,8 +124,9 @@ static bool trivy_ok(json_t *doc, char *errbuf, size_t errlen)
         found += v != NULL;
     }
     if (found == 0) {
-        snprintf(errbuf, errlen, "trivy: no \"Resources\", \"Findings\", \"Vulnerabilities\" or "
-                                 "\"Misconfigurations\" list");
+        snprintf(errbuf, errlen,
+                 "trivy: no \"Resources\", \"Findings\", \"Vulnerabilities\" or "
+                 "\"Misconfigurations\" list");
         return false;
     }
     return true;
@@ -138,8 +144,10 @@ static json_t *kubeaudit_line(const char *line, size_t n, size_t lineno, char *e
     }
     if (!json_is_string(json_object_get(obj, "AuditResultName")) ||
         !json_is_string(json_object_get(obj, "level"))) {
-        snprintf(errbuf, errlen, "kubeaudit: line %zu: expected \"AuditResultName\" and "
-                                 "\"level\" (kubeaudit --format json)", lineno);
+        snprintf(errbuf, errlen,
+                 "kubeaudit: line %zu: expected \"AuditResultName\" and "
+                 "\"level\" (kubeaudit --format json)",
+                 lineno);
         json_decref(obj);
         return NULL;
     }

@@ -20,13 +20,12 @@ const ingest_resource ingest_resources[] = {
     {"cronjobs", "/apis/batch/v1/cronjobs", "CronJob", "batch/v1", false},
     {"services", "/api/v1/services", "Service", "v1", false},
     {"endpoints", "/api/v1/endpoints", "Endpoints", "v1", false},
-    {"ingresses", "/apis/networking.k8s.io/v1/ingresses", "Ingress", "networking.k8s.io/v1",
-     false},
+    {"ingresses", "/apis/networking.k8s.io/v1/ingresses", "Ingress", "networking.k8s.io/v1", false},
     {"networkpolicies", "/apis/networking.k8s.io/v1/networkpolicies", "NetworkPolicy",
      "networking.k8s.io/v1", false},
     {"serviceaccounts", "/api/v1/serviceaccounts", "ServiceAccount", "v1", false},
-    {"roles", "/apis/rbac.authorization.k8s.io/v1/roles", "Role",
-     "rbac.authorization.k8s.io/v1", false},
+    {"roles", "/apis/rbac.authorization.k8s.io/v1/roles", "Role", "rbac.authorization.k8s.io/v1",
+     false},
     {"rolebindings", "/apis/rbac.authorization.k8s.io/v1/rolebindings", "RoleBinding",
      "rbac.authorization.k8s.io/v1", false},
     {"clusterroles", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "ClusterRole",
@@ -42,8 +41,8 @@ const ingest_resource ingest_resources[] = {
      "RequestAuthentication", "security.istio.io/v1beta1", true},
     {"virtualservices", "/apis/networking.istio.io/v1beta1/virtualservices", "VirtualService",
      "networking.istio.io/v1beta1", true},
-    {"destinationrules", "/apis/networking.istio.io/v1beta1/destinationrules",
-     "DestinationRule", "networking.istio.io/v1beta1", true},
+    {"destinationrules", "/apis/networking.istio.io/v1beta1/destinationrules", "DestinationRule",
+     "networking.istio.io/v1beta1", true},
     {"gateways", "/apis/networking.istio.io/v1beta1/gateways", "Gateway",
      "networking.istio.io/v1beta1", true},
     {"serviceentries", "/apis/networking.istio.io/v1beta1/serviceentries", "ServiceEntry",
@@ -146,9 +145,9 @@ void ingest_chunker_free(ingest_chunker *ch)
 char *ingest_snapshot_complete(const ingest_chunker *ch, json_t *counts, json_t *absent,
                                const char *started_at, const char *finished_at)
 {
-    json_t *data = json_pack("{s:s,s:I,s:O,s:O,s:s,s:s}", "snapshot_id", ch->snapshot_id,
-                             "chunks", (json_int_t)ch->chunks, "counts", counts, "absent",
-                             absent, "started_at", started_at, "finished_at", finished_at);
+    json_t *data = json_pack("{s:s,s:I,s:O,s:O,s:s,s:s}", "snapshot_id", ch->snapshot_id, "chunks",
+                             (json_int_t)ch->chunks, "counts", counts, "absent", absent,
+                             "started_at", started_at, "finished_at", finished_at);
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     vg_buf b = {0};

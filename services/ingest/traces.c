@@ -127,8 +127,9 @@ bool ingest_envoy_validate(const envoy_fields *ef, char *msg, size_t msglen)
     if (start == NULL && meaningful_text(ef, EF_AUTHORITY) == NULL &&
         meaningful_text(ef, EF_UPSTREAM_CLUSTER) == NULL &&
         meaningful_text(ef, EF_REQUESTED_SERVER_NAME) == NULL) {
-        snprintf(msg, msglen, "not an access-log record: needs start_time, authority, "
-                              "upstream_cluster or requested_server_name");
+        snprintf(msg, msglen,
+                 "not an access-log record: needs start_time, authority, "
+                 "upstream_cluster or requested_server_name");
         return false;
     }
     const char *method = meaningful_text(ef, EF_METHOD);
@@ -150,8 +151,7 @@ bool ingest_envoy_validate(const envoy_fields *ef, char *msg, size_t msglen)
 }
 
 /* common: {headers: [{key, value}], body: base64, time, TruncatedBody, version} */
-static bool validate_apiclarity_common(json_t *common, const char *where, char *msg,
-                                       size_t msglen)
+static bool validate_apiclarity_common(json_t *common, const char *where, char *msg, size_t msglen)
 {
     if (common == NULL || json_is_null(common)) {
         return true;
@@ -261,12 +261,11 @@ static void set_reject(ingest_trace_set *set, size_t index, const char *message)
         set->errors_dropped++;
         return;
     }
-    json_array_append_new(set->errors, json_pack("{s:I,s:s}", "index", (json_int_t)index,
-                                                 "message", message));
+    json_array_append_new(set->errors,
+                          json_pack("{s:I,s:s}", "index", (json_int_t)index, "message", message));
 }
 
-static void set_accept(ingest_trace_set *set, const char *text, size_t len,
-                       ingest_trace_format fmt)
+static void set_accept(ingest_trace_set *set, const char *text, size_t len, ingest_trace_format fmt)
 {
     if (set->nrecs == set->caprecs) {
         set->caprecs = set->caprecs ? set->caprecs * 2 : 64;
@@ -338,8 +337,8 @@ static void parse_ndjson(const char *body, size_t len, ingest_trace_set *set)
         size_t end = nl != NULL ? (size_t)(nl - body) : len;
         size_t start = skip_ws(body, end, pos);
         size_t stop = end;
-        while (stop > start && (body[stop - 1] == ' ' || body[stop - 1] == '\t' ||
-                                body[stop - 1] == '\r')) {
+        while (stop > start &&
+               (body[stop - 1] == ' ' || body[stop - 1] == '\t' || body[stop - 1] == '\r')) {
             stop--;
         }
         if (stop > start) {
@@ -356,14 +355,13 @@ static int array_element_slow(const char *body, size_t len, size_t pos, ingest_t
 {
     json_error_t error;
     const char *msg = NULL;
-    json_t *rec = json_loadb(body + pos, len - pos,
-                             JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                             &error);
+    json_t *rec =
+        json_loadb(body + pos, len - pos,
+                   JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);
     if (rec == NULL && json_error_code(&error) == json_error_duplicate_key) {
         /* find the element's extent again, then reject it alone */
         msg = "invalid JSON: duplicate object key";
-        rec = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
-                         &error);
+        rec = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &error);
     }
     if (rec == NULL) {
         snprintf(errbuf, errlen, "invalid JSON in element %zu: %s", *index, error.text);
@@ -389,8 +387,9 @@ static int parse_array(const char *body, size_t len, size_t pos, ingest_trace_se
     size_t index = 0;
     pos = skip_ws(body, len, pos + 1);
     if (pos < len && body[pos] == ']') {
-        return skip_ws(body, len, pos + 1) == len ? 0 : (snprintf(errbuf, errlen,
-                                                                  "text after the array"), -1);
+        return skip_ws(body, len, pos + 1) == len
+                   ? 0
+                   : (snprintf(errbuf, errlen, "text after the array"), -1);
     }
     envoy_fields *ef = vg_malloc(sizeof *ef);
     int rc = -1;

@@ -4,6 +4,7 @@
  * anything it is not sure about (\u escapes, escaped keys, big numbers, deep nesting, many
  * keys, invalid input) is handed back to jansson. tests/fuzz/fuzz_ingest_traces.c checks
  * both paths agree. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,27 @@
 #define MAX_KEYS 64
 
 const char *const ingest_envoy_field_names[EF_COUNT] = {
-    "start_time", "method", "path", "protocol", "authority", "upstream_host",
-    "upstream_cluster", "downstream_remote_address", "x_forwarded_for", "user_agent",
-    "request_id", "requested_server_name", "route_name", "response_flags",
-    "downstream_local_address", "upstream_local_address", "upstream_transport_failure_reason",
-    "response_code", "duration", "bytes_received", "bytes_sent",
+    "start_time",
+    "method",
+    "path",
+    "protocol",
+    "authority",
+    "upstream_host",
+    "upstream_cluster",
+    "downstream_remote_address",
+    "x_forwarded_for",
+    "user_agent",
+    "request_id",
+    "requested_server_name",
+    "route_name",
+    "response_flags",
+    "downstream_local_address",
+    "upstream_local_address",
+    "upstream_transport_failure_reason",
+    "response_code",
+    "duration",
+    "bytes_received",
+    "bytes_sent",
 };
 
 typedef struct scan {
@@ -32,8 +49,8 @@ typedef struct span {
 
 static void skip_ws(scan *sc)
 {
-    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' ||
-                               *sc->p == '\r')) {
+    while (sc->p < sc->end &&
+           (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r')) {
         sc->p++;
     }
 }
@@ -208,6 +225,7 @@ static bool scan_object(scan *sc, int depth, member_fn on_member, void *arg)
 {
     span keys[MAX_KEYS];
     size_t nkeys = 0;
+    uint64_t seen = 0; /* a one-word Bloom filter of the keys so far */
     sc->p++;
     skip_ws(sc);
     if (sc->p < sc->end && *sc->p == '}') {
@@ -221,12 +239,14 @@ static bool scan_object(scan *sc, int depth, member_fn on_member, void *arg)
             nkeys == MAX_KEYS) {
             return false;
         }
-        for (size_t i = 0; i < nkeys; i++) {
-            if (keys[i].n == key.n && keys[i].s[key.n - (key.n > 0)] == key.s[key.n - (key.n > 0)] &&
-                memcmp(keys[i].s, key.s, key.n) == 0) {
+        uint64_t bit =
+            1ULL << ((key.n * 31u + (key.n ? key.s[0] * 7u + key.s[key.n - 1] : 0)) & 63u);
+        for (size_t i = 0; (seen & bit) != 0 && i < nkeys; i++) {
+            if (keys[i].n == key.n && memcmp(keys[i].s, key.s, key.n) == 0) {
                 return false; /* duplicate: jansson words the error */
             }
         }
+        seen |= bit;
         keys[nkeys++] = key;
         skip_ws(sc);
         if (sc->p >= sc->end || *sc->p++ != ':') {
@@ -283,18 +303,37 @@ static bool scan_value(scan *sc, int depth)
     }
 }
 
-static int field_index(span key)
+#define NAME_MAX_LEN 40
+
+/* Field indexes by name length (-1 terminated), built once. */
+static int by_len[NAME_MAX_LEN][EF_COUNT + 1];
+static pthread_once_t by_len_once = PTHREAD_ONCE_INIT;
+
+static void by_len_init(void)
 {
-    static size_t lens[EF_COUNT];
-    if (lens[0] == 0) { /* benign race: every thread writes the same values */
-        for (int i = 0; i < EF_COUNT; i++) {
-            lens[i] = strlen(ingest_envoy_field_names[i]);
-        }
+    for (size_t n = 0; n < NAME_MAX_LEN; n++) {
+        by_len[n][0] = -1;
     }
     for (int i = 0; i < EF_COUNT; i++) {
-        if (lens[i] == key.n && ingest_envoy_field_names[i][0] == (char)key.s[0] &&
-            memcmp(ingest_envoy_field_names[i], key.s, key.n) == 0) {
-            return i;
+        size_t n = strlen(ingest_envoy_field_names[i]);
+        int *slot = by_len[n];
+        while (*slot >= 0) {
+            slot++;
+        }
+        slot[0] = i;
+        slot[1] = -1;
+    }
+}
+
+static int field_index(span key)
+{
+    if (key.n >= NAME_MAX_LEN) {
+        return -1;
+    }
+    pthread_once(&by_len_once, by_len_init);
+    for (const int *i = by_len[key.n]; *i >= 0; i++) {
+        if (memcmp(ingest_envoy_field_names[*i], key.s, key.n) == 0) {
+            return *i;
         }
     }
     return -1;
@@ -351,8 +390,7 @@ static bool top_member(scan *sc, span key, int depth, void *arg)
     return scan_value(sc, depth + 1);
 }
 
-fast_result ingest_envoy_fast_prefix(const char *text, size_t len, envoy_fields *ef,
-                                     size_t *used)
+fast_result ingest_envoy_fast_prefix(const char *text, size_t len, envoy_fields *ef, size_t *used)
 {
     memset(ef->f, 0, sizeof ef->f);
     ef->used = 0;

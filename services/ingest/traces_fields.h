@@ -64,7 +64,6 @@ typedef enum {
 fast_result ingest_envoy_fast(const char *text, size_t len, envoy_fields *ef);
 /* Same for one object at the start of text (leading whitespace skipped); *used gets the bytes
  * up to and including its closing brace. What follows is not looked at. */
-fast_result ingest_envoy_fast_prefix(const char *text, size_t len, envoy_fields *ef,
-                                     size_t *used);
+fast_result ingest_envoy_fast_prefix(const char *text, size_t len, envoy_fields *ef, size_t *used);
 
 #endif

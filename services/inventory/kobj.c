@@ -71,29 +71,57 @@ bool kobj_selector_matches(json_t *selector, json_t *labels, bool empty_matches)
     return true;
 }
 
-/* Lower-cases name without '-', '_' and '.' into out (truncated). */
-static void normalize_name(const char *name, char *out, size_t outlen)
+/* Splits a name into lower-case words at '-', '_', '.', '/' and camelCase boundaries
+ * ("awsSecretAccess_KEY" -> aws secret access key). Returns the number of words. */
+static size_t name_words(const char *name, char words[][32], size_t max)
 {
-    size_t j = 0;
-    for (size_t i = 0; name[i] != '\0' && j + 1 < outlen; i++) {
+    size_t n = 0, len = 0;
+    for (size_t i = 0; name[i] != '\0'; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c == '-' || c == '_' || c == '.') {
-            continue;
+        bool sep = c == '-' || c == '_' || c == '.' || c == '/';
+        bool camel = i > 0 && isupper(c) && islower((unsigned char)name[i - 1]);
+        if ((sep || camel) && len > 0) {
+            words[n][len] = '\0';
+            n++;
+            len = 0;
         }
-        out[j++] = (char)tolower(c);
+        if (n == max) {
+            return n;
+        }
+        if (!sep && len + 1 < 32) {
+            words[n][len++] = (char)tolower(c);
+        }
     }
-    out[j] = '\0';
+    if (len > 0 && n < max) {
+        words[n][len] = '\0';
+        n++;
+    }
+    return n;
 }
 
 bool kobj_name_is_credential(const char *name)
 {
-    static const char *const words[] = {"password", "passwd",     "secret",    "token",
-                                        "apikey",   "privatekey", "accesskey", "credential"};
-    char norm[256];
-    normalize_name(name, norm, sizeof norm);
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        if (strstr(norm, words[i]) != NULL) {
+    /* the name must END in a credential word: DB_PASSWORD, apiKey, AWS_SECRET_ACCESS_KEY;
+     * not PASSWORD_MIN_LENGTH, TOKEN_TTL, SECRET_NAME, PASSWORD_FILE */
+    static const char *const last[] = {"password", "passwd", "pass",       "secret",
+                                       "token",    "apikey", "credential", "credentials"};
+    static const char *const pairs[] = {"api",  "private", "access",     "secret",
+                                        "auth", "signing", "encryption", "master"};
+    char words[16][32];
+    size_t n = name_words(name, words, 16);
+    if (n == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++) {
+        if (strcmp(words[n - 1], last[i]) == 0) {
             return true;
+        }
+    }
+    if (n >= 2 && strcmp(words[n - 1], "key") == 0) {
+        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+            if (strcmp(words[n - 2], pairs[i]) == 0) {
+                return true;
+            }
         }
     }
     return false;

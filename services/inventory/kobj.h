@@ -21,8 +21,9 @@ const char *kobj_annotation(json_t *obj, const char *key);
 /* True when every selector key/value (a matchLabels-style object) is in labels.
  * An empty or missing selector matches nothing unless empty_matches is true. */
 bool kobj_selector_matches(json_t *selector, json_t *labels, bool empty_matches);
-/* Case-insensitive: does name contain one of the credential words (password, secret,
- * token, apikey, api_key, private_key, access_key, credential...)? */
+/* Does the name end in a credential word, case and separators aside: DB_PASSWORD,
+ * clientSecret, GITHUB_TOKEN, api-key, AWS_SECRET_ACCESS_KEY, private.key (but not
+ * PASSWORD_MIN_LENGTH, TOKEN_TTL, SECRET_NAME, PASSWORD_FILE)? */
 bool kobj_name_is_credential(const char *name);
 
 #endif

@@ -1,4 +1,5 @@
 /* Pod rules: one function per rule, run on each analysed workload's pod template. */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -391,6 +392,21 @@ static bool value_looks_secret(const char *v)
            strstr(strstr(v, "://") + 3, ":") < strchr(v, '@'); /* scheme://user:pass@host */
 }
 
+/* Values that cannot be a credential whatever the name: numbers, booleans, file paths
+ * (PASSWORD=/run/secrets/db is a reference). */
+static bool value_is_not_secret(const char *v)
+{
+    if (v[0] == '/' || strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+        return true;
+    }
+    for (; *v != '\0'; v++) {
+        if (!isdigit((unsigned char)*v)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void env_one(const inv_rule *r, const inv_podctx *p, const container_ref *c,
                     inv_findings *out)
 {
@@ -400,7 +416,7 @@ static void env_one(const inv_rule *r, const inv_podctx *p, const container_ref 
     {
         const char *name = kobj_str0(env, "name");
         const char *value = kobj_str(env, "value");
-        if (value == NULL || value[0] == '\0') {
+        if (value == NULL || value[0] == '\0' || value_is_not_secret(value)) {
             continue; /* valueFrom (secretKeyRef...) is the right way */
         }
         if (kobj_name_is_credential(name) || value_looks_secret(value)) {

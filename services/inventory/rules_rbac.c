@@ -233,6 +233,11 @@ static bool match_anonymous(json_t *binding, json_t *subject)
         return false;
     }
     const char *role = kobj_str0(binding, "roleRef.name");
+    const char *bootstrap = kobj_label(binding, "kubernetes.io/bootstrapping");
+    if (bootstrap != NULL && strcmp(bootstrap, "rbac-defaults") == 0 &&
+        strncmp(role, "system:", 7) == 0) {
+        return false; /* a default the API server itself creates and reconciles */
+    }
     for (size_t i = 0; defaults[i] != NULL; i++) {
         if (strcmp(role, defaults[i]) == 0) {
             return false;

@@ -14,6 +14,7 @@
 #include "vigil/alloc.h"
 #include "vigil/envelope.h"
 #include "vigil/log.h"
+#include "vigil/metrics.h"
 #include "vigil/util.h"
 
 struct inv_snapshot_ctx {
@@ -22,6 +23,17 @@ struct inv_snapshot_ctx {
 };
 
 enum { TX_OK = 0, TX_REJECT = 1, TX_RETRY = 2 };
+
+/* Counts a snapshot outcome: applied, waiting, rejected or superseded. */
+static void count_snapshot(const char *result)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "result=\"%s\"", result);
+    vg_counter_inc(vg_counter_get("vigil_inventory_snapshots_total",
+                                  "snapshot.complete outcomes (applied, waiting, rejected, "
+                                  "superseded)",
+                                  labels));
+}
 
 typedef struct snap_job {
     inv_snapshot_ctx *ctx;
@@ -107,8 +119,9 @@ static int mark_rejected(vg_db *db, snap_job *job, bool dead_letter)
                   2, p) != 0) {
         return TX_RETRY;
     }
-    vg_warn("snapshot rejected", "cluster_id", job->cluster_id, "snapshot_id", job->snapshot_id,
-            "reason", job->reason);
+    vg_warn("snapshot rejected", "tenant_id", job->tenant_id, "cluster_id", job->cluster_id,
+            "snapshot_id", job->snapshot_id, "reason", job->reason);
+    count_snapshot(dead_letter ? "rejected" : "superseded");
     job->reject_after_commit = dead_letter;
     return TX_OK;
 }
@@ -295,11 +308,19 @@ static int finish_snapshot(vg_db *db, snap_job *job)
                   "DELETE FROM inventory_snapshot_chunks WHERE cluster_id = $1 AND "
                   "snapshot_id = $2",
                   2, p) != 0 ||
-        /* chunks of snapshots that never completed (a collector died mid-way) */
+        /* a snapshot still waiting for chunks can no longer be applied once a later one is:
+         * give it up, and drop its chunks and those of snapshots never completed */
         vg_db_cmd(db,
-                  "DELETE FROM inventory_snapshot_chunks WHERE cluster_id = $1 AND "
-                  "received_at < now() - interval '1 day'",
-                  1, p) != 0 ||
+                  "UPDATE inventory_snapshots SET status = 'rejected', reason = 'superseded by "
+                  "snapshot ' || $2 || ' before it completed' WHERE cluster_id = $1 AND "
+                  "status = 'waiting' AND snapshot_id <> $2",
+                  2, p) != 0 ||
+        vg_db_cmd(db,
+                  "DELETE FROM inventory_snapshot_chunks c WHERE cluster_id = $1 AND "
+                  "snapshot_id <> $2 AND (received_at < now() - interval '1 day' OR EXISTS "
+                  "(SELECT 1 FROM inventory_snapshots s WHERE s.cluster_id = c.cluster_id AND "
+                  "s.snapshot_id = c.snapshot_id AND s.status = 'rejected'))",
+                  2, p) != 0 ||
         vg_db_cmd(db,
                   "UPDATE inventory_snapshots SET status = 'applied', applied_at = now(), "
                   "findings = $3::int WHERE cluster_id = $1 AND snapshot_id = $2",
@@ -313,6 +334,7 @@ static int finish_snapshot(vg_db *db, snap_job *job)
 /* Applies a complete snapshot (inside the transaction). */
 static int apply_snapshot(vg_db *db, snap_job *job)
 {
+    int64_t started = vg_now_ms();
     inv_model *m = load_model(db, job);
     if (m == NULL) {
         return TX_RETRY;
@@ -324,7 +346,8 @@ static int apply_snapshot(vg_db *db, snap_job *job)
     inv_findings f = {0};
     int rc = TX_RETRY;
     if (inv_store_workloads(db, &a) != 0 || inv_store_objects(db, &a) != 0 ||
-        inv_store_rbac(db, &a) != 0 || inv_store_plan_state(db, &a) != 0) {
+        inv_store_rbac(db, &a) != 0 || inv_store_plan_state(db, &a) != 0 ||
+        inv_store_prune(db, &a) != 0) {
         goto out;
     }
     inv_posture_eval(m, &f);
@@ -335,6 +358,13 @@ static int apply_snapshot(vg_db *db, snap_job *job)
     }
     rc = finish_snapshot(db, job);
     if (rc == TX_OK) {
+        count_snapshot("applied");
+        vg_counter_add(vg_counter_get("vigil_inventory_findings_total",
+                                      "posture findings published (finding.observed)", NULL),
+                       f.n);
+        vg_histogram_observe(vg_histogram_get("vigil_inventory_apply_seconds",
+                                              "time to apply a complete snapshot", NULL),
+                             (double)(vg_now_ms() - started) / 1000.0);
         char nf[32], nw[32], nu[32];
         snprintf(nf, sizeof nf, "%zu", f.n);
         snprintf(nw, sizeof nw, "%zu", m->nworkloads);
@@ -365,8 +395,9 @@ static int try_apply(vg_db *db, snap_job *job)
             return TX_RETRY;
         }
     case 0:
-        vg_info("snapshot incomplete, waiting for chunks", "cluster_id", job->cluster_id,
-                "snapshot_id", job->snapshot_id);
+        vg_info("snapshot incomplete, waiting for chunks", "tenant_id", job->tenant_id,
+                "cluster_id", job->cluster_id, "snapshot_id", job->snapshot_id);
+        count_snapshot("waiting");
         return TX_OK;
     case -1:
         return mark_rejected(db, job, true);

@@ -97,11 +97,12 @@ static json_t *workload_rows(const inv_model *m, const inv_admit_entry *e, const
     for (size_t i = 0; i < m->nworkloads; i++) {
         const inv_workload *wl = &m->workloads[i];
         const inv_admit_entry *x = &e[wl_entry[i]];
-        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:O, s:O}", "uid", wl->uid,
+        json_t *labels =
+            json_is_object(wl->pod_labels) ? json_incref(wl->pod_labels) : json_object();
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:O, s:o}", "uid", wl->uid,
                                 "kind", wl->kind, "namespace", wl->namespace, "name", wl->name,
                                 "status", inv_wl_status_name(x->status), "pods", wl->pods, "sa",
-                                wl->service_account, "exposure", wl->exposure, "labels",
-                                wl->pod_labels != NULL ? wl->pod_labels : json_object());
+                                wl->service_account, "exposure", wl->exposure, "labels", labels);
         json_object_set_new(row, "seq", x->seq > 0 ? json_integer(x->seq) : json_null());
         json_array_append_new(rows, row);
     }
@@ -205,7 +206,8 @@ int inv_store_workloads(vg_db *db, inv_apply *a)
 static json_t *object_summary(inv_resource r, json_t *obj)
 {
     json_t *labels = kobj_get(obj, "metadata.labels");
-    json_t *s = json_pack("{s:O}", "labels", labels != NULL ? labels : json_object());
+    json_t *s =
+        json_pack("{s:o}", "labels", json_is_object(labels) ? json_incref(labels) : json_object());
     switch (r) {
     case INV_R_PODS:
         json_object_set_new(s, "node", json_string(kobj_str0(obj, "spec.nodeName")));
@@ -420,5 +422,24 @@ int inv_store_plan_state(vg_db *db, inv_apply *a)
     PQclear(res);
     a->plan_crossed = a->uncontrolled > 0 && !was;
     a->plan_cleared = a->uncontrolled == 0 && was;
+    return 0;
+}
+
+int inv_store_prune(vg_db *db, inv_apply *a)
+{
+    static const char *const sql[] = {
+        "DELETE FROM workloads WHERE tenant_id = $1 AND cluster_id = $2 AND "
+        "gone_at < now() - interval '30 days'",
+        "DELETE FROM cluster_objects WHERE tenant_id = $1 AND cluster_id = $2 AND "
+        "gone_at < now() - interval '30 days'",
+        "DELETE FROM rbac_subjects WHERE tenant_id = $1 AND cluster_id = $2 AND "
+        "gone_at < now() - interval '30 days'",
+    };
+    const char *p[] = {a->tenant_id, a->cluster_id};
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        if (vg_db_cmd(db, sql[i], 2, p) != 0) {
+            return -1;
+        }
+    }
     return 0;
 }

@@ -33,6 +33,10 @@ int inv_store_rbac(vg_db *db, inv_apply *a) __attribute__((warn_unused_result));
 /* Records whether the tenant is over its limit; sets plan_crossed / plan_cleared. */
 int inv_store_plan_state(vg_db *db, inv_apply *a) __attribute__((warn_unused_result));
 
+/* Deletes the cluster's rows gone for more than 30 days (a workload coming back after that
+ * is a new one). Returns 0 or -1. */
+int inv_store_prune(vg_db *db, inv_apply *a) __attribute__((warn_unused_result));
+
 const char *inv_wl_status_name(inv_wl_status s);
 
 #endif

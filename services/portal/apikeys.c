@@ -11,9 +11,10 @@
 #include "vigil/log.h"
 #include "vigil/util.h"
 
-#define APIKEY_JSON "jsonb_build_object('id', k.id, 'name', k.name, 'prefix', k.prefix, " \
-                    "'created_at', k.created_at, 'last_used_at', k.last_used_at, " \
-                    "'revoked_at', k.revoked_at)"
+#define APIKEY_JSON                                                                                \
+    "jsonb_build_object('id', k.id, 'name', k.name, 'prefix', k.prefix, "                          \
+    "'created_at', k.created_at, 'last_used_at', k.last_used_at, "                                 \
+    "'revoked_at', k.revoked_at)"
 
 void portal_apikey_list(vg_http_req *req, void *arg)
 {

@@ -40,14 +40,16 @@ char *portal_cookie_get(const vg_http_req *req, const char *name)
     return NULL;
 }
 
-/* Copies the first row's columns into the auth record; false when there is no row. */
+/* Copies the row (id, tenant_id, user_id) of a lookup; false when there is no row. For a
+ * session the id is the session's; for an API key it is not kept. */
 static bool auth_from_row(PGresult *res, portal_auth *auth, bool session)
 {
     if (res == NULL || PQntuples(res) != 1) {
         return false;
     }
-    snprintf(session ? auth->session_id : auth->user_id, VG_UUID_LEN + 1, "%s",
-             session ? PQgetvalue(res, 0, 0) : "");
+    if (session) {
+        snprintf(auth->session_id, sizeof auth->session_id, "%s", PQgetvalue(res, 0, 0));
+    }
     snprintf(auth->tenant_id, sizeof auth->tenant_id, "%s", PQgetvalue(res, 0, 1));
     snprintf(auth->user_id, sizeof auth->user_id, "%s",
              PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2));
@@ -150,6 +152,10 @@ static int session_insert(vg_db *db, void *arg)
 {
     session_new *s = arg;
     const char *params[] = {s->tenant_id, s->user_id, s->hash, s->ttl};
+    /* the tenant's expired sessions go when a new one starts */
+    if (vg_db_cmd(db, "DELETE FROM portal_sessions WHERE expires_at < now()", 0, NULL) != 0) {
+        return -1;
+    }
     return vg_db_cmd(db,
                      "INSERT INTO portal_sessions (tenant_id, user_id, token_hash, expires_at) "
                      "VALUES ($1, $2, $3, now() + make_interval(secs => $4::integer))",

@@ -19,8 +19,8 @@
 #include "vigil/util.h"
 
 #define CLUSTER_COLUMNS                                                                            \
-    "jsonb_build_object('id', c.id, 'name', c.name, 'server', c.server, 'status', c.status, "     \
-    "'status_message', c.status_message, 'last_sync_at', c.last_sync_at, 'created_at', "          \
+    "jsonb_build_object('id', c.id, 'name', c.name, 'server', c.server, 'status', c.status, "      \
+    "'status_message', c.status_message, 'last_sync_at', c.last_sync_at, 'created_at', "           \
     "c.created_at, 'ingest_token_prefix', c.ingest_token_prefix, 'key_id', c.key_id)"
 
 typedef struct cluster_new {
@@ -35,8 +35,8 @@ typedef struct cluster_new {
 static int cluster_insert(vg_db *db, void *arg)
 {
     cluster_new *c = arg;
-    const char *params[] = {c->id, c->tenant_id, c->name, c->server, c->ca, c->sealed,
-                            c->ctx->mk->id, c->ingest_prefix, c->ingest_hash};
+    const char *params[] = {c->id,     c->tenant_id,   c->name,          c->server,     c->ca,
+                            c->sealed, c->ctx->mk->id, c->ingest_prefix, c->ingest_hash};
     if (vg_db_cmd(db,
                   "INSERT INTO clusters (id, tenant_id, name, server, ca_cert, credential, key_id, "
                   "ingest_token_prefix, ingest_token_hash) "
@@ -45,9 +45,8 @@ static int cluster_insert(vg_db *db, void *arg)
         return -1;
     }
     /* published before COMMIT: a failed publish rolls the cluster back (reported 503) */
-    return portal_command_send(c->ctx, "cluster.sync", c->tenant_id, c->id, json_object()) == 0
-               ? 0
-               : 1;
+    return portal_command_send(c->ctx, "cluster.sync", c->tenant_id, c->id, json_object()) == 0 ? 0
+                                                                                                : 1;
 }
 
 /* 1 when the tenant already has a cluster of that name, 0 when not, -1 on error. */
@@ -65,8 +64,8 @@ static int cluster_name_taken(portal_ctx *ctx, const char *tenant_id, const char
 }
 
 /* Validates the body; replies 400/409 and returns false when it cannot be used. */
-static bool cluster_check(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth,
-                          json_t *body, cluster_new *c, const char **token)
+static bool cluster_check(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth, json_t *body,
+                          cluster_new *c, const char **token)
 {
     if (!portal_field_string(req, body, "name", true, 100, &c->name) ||
         !portal_field_string(req, body, "server", true, 2048, &c->server) ||
@@ -110,8 +109,8 @@ static bool cluster_verdict_ok(vg_http_req *req, const cluster_new *c, kube_verd
     }
     vg_info("cluster credential refused", "tenant_id", c->tenant_id, "reason", v->message);
     if (v->status == 422) {
-        json_t *err = json_pack("{s:s, s:s, s:o}", "code", "over_privileged", "message",
-                                v->message, "offending_rules", v->offending);
+        json_t *err = json_pack("{s:s, s:s, s:o}", "code", "over_privileged", "message", v->message,
+                                "offending_rules", v->offending);
         v->offending = NULL;
         vg_http_reply_json(req, 422, json_pack("{s:o}", "error", err));
     } else {
@@ -199,7 +198,7 @@ void portal_cluster_create(vg_http_req *req, void *arg)
         return;
     }
     if (portal_offload(ctx->base, verify_work, verify_done, job) != 0) {
-        vg_http_reply_error(req, 503, "unavailable", "cannot verify the credential now; try again");
+        portal_reply_busy(req);
         verify_job_free(job);
     }
 }
@@ -246,8 +245,8 @@ void portal_cluster_get(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    json_t *c = cluster_one(ctx, req, &auth,
-                            "SELECT " CLUSTER_COLUMNS " FROM clusters c WHERE c.id = $1");
+    json_t *c =
+        cluster_one(ctx, req, &auth, "SELECT " CLUSTER_COLUMNS " FROM clusters c WHERE c.id = $1");
     if (c != NULL) {
         vg_http_reply_json(req, 200, c);
     }
@@ -263,8 +262,7 @@ void portal_cluster_delete(vg_http_req *req, void *arg)
     json_t *c = cluster_one(ctx, req, &auth,
                             "DELETE FROM clusters c WHERE c.id = $1 RETURNING to_jsonb(c.id)");
     if (c != NULL) {
-        vg_info("cluster deleted", "tenant_id", auth.tenant_id, "cluster_id",
-                json_string_value(c));
+        vg_info("cluster deleted", "tenant_id", auth.tenant_id, "cluster_id", json_string_value(c));
         json_decref(c);
         vg_http_reply_json(req, 204, NULL);
     }
@@ -277,7 +275,8 @@ void portal_cluster_sync(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    json_t *c = cluster_one(ctx, req, &auth, "SELECT to_jsonb(c.id) FROM clusters c WHERE c.id = $1");
+    json_t *c =
+        cluster_one(ctx, req, &auth, "SELECT to_jsonb(c.id) FROM clusters c WHERE c.id = $1");
     if (c == NULL) {
         return;
     }

@@ -90,12 +90,13 @@ static bool filter_parse(vg_http_req *req, findings_filter *f)
         bad = "severity must be info, low, medium, high or critical (comma-separated)";
     } else if (st && !portal_filter_list(st, statuses, f->status, sizeof f->status)) {
         bad = "status must be open, resolved or suppressed (comma-separated)";
-    } else if ((f->category && strlen(f->category) > 200) || (f->source && strlen(f->source) > 100)) {
+    } else if ((f->category && strlen(f->category) > 200) ||
+               (f->source && strlen(f->source) > 100)) {
         bad = "category or source is too long";
     } else if (f->cluster_id && !vg_uuid_valid(f->cluster_id)) {
         bad = "cluster_id must be a UUID";
-    } else if (limit && (sscanf(limit, "%ld", &f->nlimit) != 1 || f->nlimit < 1 ||
-                         f->nlimit > 500)) {
+    } else if (limit &&
+               (sscanf(limit, "%ld", &f->nlimit) != 1 || f->nlimit < 1 || f->nlimit > 500)) {
         bad = "limit must be between 1 and 500";
     } else if (cursor && !cursor_decode(cursor, f)) {
         bad = "invalid cursor (use next_cursor of the previous page)";
@@ -201,8 +202,9 @@ void portal_finding_patch(vg_http_req *req, void *arg)
                             "field \"status\" must be open, resolved or suppressed");
     } else {
         portal_query q = {
-            .sql = "UPDATE findings f SET status = $2, resolved_at = CASE WHEN $2 = 'resolved' "
-                   "THEN coalesce(f.resolved_at, now()) END WHERE f.id = $1 RETURNING " FINDING_JSON,
+            .sql =
+                "UPDATE findings f SET status = $2, resolved_at = CASE WHEN $2 = 'resolved' "
+                "THEN coalesce(f.resolved_at, now()) END WHERE f.id = $1 RETURNING " FINDING_JSON,
             .nparams = 2,
             .params = {id, status}};
         if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {

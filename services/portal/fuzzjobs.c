@@ -22,10 +22,13 @@ static const char ownership_sql[] =
     "wl AS (SELECT w.cluster_id, w.status FROM workloads w WHERE w.gone_at IS NULL AND "
     "(w.name || '.' || w.namespace) IN (SELECT service FROM ep UNION ALL SELECT $3)), "
     "sp AS (SELECT s.cluster_id FROM api_specs s WHERE $4::boolean AND "
-    "($1 = ANY(s.hosts) OR $2 = ANY(s.hosts))) "
+    "($1 = ANY(s.hosts) OR $2 = ANY(s.hosts))), "
+    "vd AS (SELECT 1 FROM portal_target_domains d WHERE d.verified_at IS NOT NULL AND "
+    "d.host IN ($1, $2)) "
     "SELECT jsonb_build_object('cluster_id', coalesce((SELECT cluster_id FROM ep LIMIT 1), "
     "(SELECT cluster_id FROM wl LIMIT 1), (SELECT cluster_id FROM sp LIMIT 1)), "
-    "'owned', EXISTS (SELECT 1 FROM ep) OR EXISTS (SELECT 1 FROM wl) OR EXISTS (SELECT 1 FROM sp), "
+    "'owned', EXISTS (SELECT 1 FROM ep) OR EXISTS (SELECT 1 FROM wl) OR EXISTS (SELECT 1 FROM sp) "
+    "OR EXISTS (SELECT 1 FROM vd), "
     "'uncontrolled', EXISTS (SELECT 1 FROM wl WHERE status = 'uncontrolled'))";
 
 /* "name.namespace" when host is a cluster service name (name.ns.svc[.cluster.local]). */
@@ -67,13 +70,16 @@ static json_t *target_policy(portal_ctx *ctx, vg_http_req *req, const portal_aut
         portal_reply_db_error(req, ctx->db, NULL);
     } else if (!json_is_true(json_object_get(q.out, "owned"))) {
         vg_http_reply_error(req, 403, "target_not_owned",
-                            "%s is not a service of one of your clusters%s", hostkey,
+                            "%s is not a service of one of your clusters nor a verified target "
+                            "domain (POST /api/v1/target-domains)%s",
+                            hostkey,
                             ctx->set.dev_mode ? " nor a host named by your uploaded specs" : "");
         json_decref(q.out);
     } else if (json_is_true(json_object_get(q.out, "uncontrolled"))) {
         vg_http_reply_error(req, 402, "plan_limit",
                             "the workload serving %s is uncontrolled: your plan's workload limit "
-                            "is reached", hostkey);
+                            "is reached",
+                            hostkey);
         json_decref(q.out);
     } else if (vg_url_target_check(base, ctx->set.allow_private, err, sizeof err) != 0) {
         vg_http_reply_error(req, strstr(err, "refused") ? 403 : 400, "target_refused",
@@ -104,8 +110,9 @@ static bool api_ids_known(portal_ctx *ctx, vg_http_req *req, const portal_auth *
     if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
         portal_reply_db_error(req, ctx->db, NULL);
     } else if (json_integer_value(q.out) < (json_int_t)json_array_size(ids)) {
-        vg_http_reply_error(req, 400, "unknown_api", "api_ids names APIs that are not yours "
-                                                     "(or do not exist)");
+        vg_http_reply_error(req, 400, "unknown_api",
+                            "api_ids names APIs that are not yours "
+                            "(or do not exist)");
     } else {
         ok = true;
     }
@@ -152,12 +159,11 @@ static int job_insert(vg_db *db, void *arg)
         return -1;
     }
     json_t *data = json_pack("{s:s}", "job_id", j->id);
-    return portal_command_send(j->ctx, "fuzz.run", j->tenant_id, j->cluster_id, data) == 0 ? 0
-                                                                                           : 1;
+    return portal_command_send(j->ctx, "fuzz.run", j->tenant_id, j->cluster_id, data) == 0 ? 0 : 1;
 }
 
-static void job_store(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth,
-                      json_t *request, const json_t *own)
+static void job_store(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth, json_t *request,
+                      const json_t *own)
 {
     job_new j = {.ctx = ctx,
                  .tenant_id = auth->tenant_id,
@@ -208,7 +214,7 @@ void portal_fuzzjob_create(vg_http_req *req, void *arg)
 }
 
 #define JOB_JSON                                                                                   \
-    "jsonb_build_object('job_id', j.id, 'cluster_id', j.cluster_id, 'base_url', j.base_url, "     \
+    "jsonb_build_object('job_id', j.id, 'cluster_id', j.cluster_id, 'base_url', j.base_url, "      \
     "'status', j.status, 'progress', j.progress, 'error', j.error, 'findings_count', j.findings, " \
     "'created_at', j.created_at, 'started_at', j.started_at, 'finished_at', j.finished_at)"
 

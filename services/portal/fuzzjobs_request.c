@@ -1,8 +1,8 @@
 /* Validation of fuzz job requests (see fuzzjobs.h). */
 #include <ctype.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "fuzzjobs.h"
@@ -128,12 +128,10 @@ static bool categories_parse(const json_t *cats, json_t *out, char *errbuf, size
     json_array_foreach(cats, i, c)
     {
         char buf[16];
-        const char *norm = json_is_string(c) ? category_normal(json_string_value(c), buf,
-                                                               sizeof buf)
-                                             : NULL;
+        const char *norm =
+            json_is_string(c) ? category_normal(json_string_value(c), buf, sizeof buf) : NULL;
         if (norm == NULL) {
-            snprintf(errbuf, errlen, "categories[%zu] must be one of API1..API10 or injection",
-                     i);
+            snprintf(errbuf, errlen, "categories[%zu] must be one of API1..API10 or injection", i);
             json_decref(list);
             return false;
         }
@@ -174,8 +172,8 @@ static bool options_parse(const json_t *body, json_t *out, char *errbuf, size_t 
         snprintf(errbuf, errlen, "allow_unsafe_methods must be true or false");
         return false;
     }
-    if (rate != NULL && (!json_is_number(rate) || json_number_value(rate) <= 0 ||
-                         json_number_value(rate) > 1000)) {
+    if (rate != NULL &&
+        (!json_is_number(rate) || json_number_value(rate) <= 0 || json_number_value(rate) > 1000)) {
         snprintf(errbuf, errlen, "rate_limit must be a number of requests per second in (0, 1000]");
         return false;
     }

@@ -22,8 +22,8 @@ static bool cluster_filter(vg_http_req *req, const char **cluster_id)
 }
 
 /* Runs a list query and replies {key: rows}. */
-static void list_reply(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth,
-                       portal_query *q, const char *key)
+static void list_reply(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth, portal_query *q,
+                       const char *key)
 {
     if (portal_query_run(ctx->db, auth->tenant_id, q) != 0) {
         portal_reply_db_error(req, ctx->db, NULL);
@@ -71,13 +71,13 @@ void portal_apis_list(vg_http_req *req, void *arg)
                             "class must be external, internal or outbound");
         return;
     }
-    portal_query q = {
-        .sql = "SELECT coalesce(jsonb_agg(to_jsonb(e) - 'tenant_id' - 'schema' ORDER BY "
-               "e.service, e.path_template, e.method), '[]') FROM api_endpoints e "
-               "WHERE ($1::uuid IS NULL OR e.cluster_id = $1::uuid) "
-               "AND ($2::text IS NULL OR e.class = $2)",
-        .nparams = 2,
-        .params = {cluster_id, cls}};
+    portal_query q = {.sql =
+                          "SELECT coalesce(jsonb_agg(to_jsonb(e) - 'tenant_id' - 'schema' ORDER BY "
+                          "e.service, e.path_template, e.method), '[]') FROM api_endpoints e "
+                          "WHERE ($1::uuid IS NULL OR e.cluster_id = $1::uuid) "
+                          "AND ($2::text IS NULL OR e.class = $2)",
+                      .nparams = 2,
+                      .params = {cluster_id, cls}};
     list_reply(ctx, req, &auth, &q, "apis");
 }
 
@@ -124,8 +124,7 @@ static void openapi_path_params(const char *tmpl, json_t *params)
         }
         char *name = vg_strndup(p + 1, (size_t)(close - p - 1));
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in",
-                                                "path", "required", 1, "schema", "type",
-                                                "string"));
+                                                "path", "required", 1, "schema", "type", "string"));
         free(name);
     }
 }
@@ -136,9 +135,9 @@ static void openapi_named_params(const json_t *named, const char *where, json_t 
     json_t *schema;
     json_object_foreach((json_t *)named, name, schema)
     {
-        json_array_append_new(params, json_pack("{s:s, s:s, s:O}", "name", name, "in", where,
-                                                "schema", json_is_object(schema) ? schema
-                                                                                 : json_object()));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:O}", "name", name, "in", where, "schema",
+                                        json_is_object(schema) ? schema : json_object()));
     }
 }
 
@@ -152,17 +151,17 @@ static json_t *openapi_operation(const json_t *e)
     json_t *op = json_pack("{s:o, s:{}}", "parameters", params, "responses");
     const json_t *body = json_object_get(schema, "request_body");
     if (json_is_object(body) && json_object_size(body) > 0) {
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:{s:{s:O}}}", "content", "application/json", "schema",
-                                      body));
+        json_object_set_new(
+            op, "requestBody",
+            json_pack("{s:{s:{s:O}}}", "content", "application/json", "schema", body));
     }
     const char *code;
     json_t *rs;
     json_object_foreach((json_t *)json_object_get(schema, "responses"), code, rs)
     {
         json_object_set_new(json_object_get(op, "responses"), code,
-                            json_pack("{s:s, s:{s:{s:O}}}", "description", "observed",
-                                      "content", "application/json", "schema", rs));
+                            json_pack("{s:s, s:{s:{s:O}}}", "description", "observed", "content",
+                                      "application/json", "schema", rs));
     }
     json_t *codes = json_object_get(e, "status_codes");
     json_object_foreach(codes, code, rs)
@@ -176,11 +175,11 @@ static json_t *openapi_operation(const json_t *e)
         json_object_set_new(json_object_get(op, "responses"), "default",
                             json_pack("{s:s}", "description", "no response observed yet"));
     }
-    json_object_set_new(op, "x-vigil", json_pack("{s:O?, s:O?, s:O?, s:O?}", "class",
-                                                 json_object_get(e, "class"), "auth",
-                                                 json_object_get(e, "auth"), "shadow",
-                                                 json_object_get(e, "shadow"), "zombie",
-                                                 json_object_get(e, "zombie")));
+    json_object_set_new(op, "x-vigil",
+                        json_pack("{s:O?, s:O?, s:O?, s:O?}", "class", json_object_get(e, "class"),
+                                  "auth", json_object_get(e, "auth"), "shadow",
+                                  json_object_get(e, "shadow"), "zombie",
+                                  json_object_get(e, "zombie")));
     return op;
 }
 
@@ -193,11 +192,10 @@ json_t *portal_api_openapi(const json_t *e)
     const char *method = json_string_value(json_object_get(e, "method"));
     char *lower = portal_lower(method ? method : "get");
     char *url = vg_asprintf("%s://%s", scheme ? scheme : "http", host ? host : "localhost");
-    json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:{s:{s:o}}}", "openapi",
-                            "3.0.3", "info", "title", service ? service : "API", "version",
-                            "observed", "description",
-                            "Generated by Vigil from observed traffic", "servers", "url", url,
-                            "paths", path ? path : "/", lower, openapi_operation(e));
+    json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:{s:{s:o}}}", "openapi", "3.0.3",
+                            "info", "title", service ? service : "API", "version", "observed",
+                            "description", "Generated by Vigil from observed traffic", "servers",
+                            "url", url, "paths", path ? path : "/", lower, openapi_operation(e));
     free(url);
     free(lower);
     return doc;

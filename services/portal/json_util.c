@@ -104,8 +104,8 @@ bool portal_field_string(vg_http_req *req, json_t *obj, const char *key, bool re
         return false;
     }
     if (len > maxlen) {
-        vg_http_reply_error(req, 400, "invalid_field", "field \"%s\" is longer than %zu bytes",
-                            key, maxlen);
+        vg_http_reply_error(req, 400, "invalid_field", "field \"%s\" is longer than %zu bytes", key,
+                            maxlen);
         return false;
     }
     if (has_control(s)) {

@@ -11,6 +11,7 @@
 
 #include "vigil/alloc.h"
 #include "vigil/crypto.h"
+#include "vigil/util.h"
 
 #define KUBE_MAX_RESPONSE (4 * 1024 * 1024)
 
@@ -156,44 +157,77 @@ typedef struct kube_call {
     vg_buf body;
 } kube_call;
 
-static void kube_post(const char *server, const char *ca_pem, const char *token, long timeout_s,
-                      kube_call *call)
+/* One connection to the API server, reused for every request of a verification. */
+typedef struct kube_client {
+    CURL *curl;
+    struct curl_slist *hdrs;
+    char *auth; /* "Authorization: Bearer …": wiped on close */
+    const char *server;
+    struct curl_blob ca;
+} kube_client;
+
+static void kube_client_open(kube_client *kc, const char *server, const char *ca_pem,
+                             const char *token, long timeout_s)
 {
-    static const char review[] =
-        "{\"kind\":\"SelfSubjectRulesReview\",\"apiVersion\":\"authorization.k8s.io/v1\","
-        "\"spec\":{\"namespace\":\"default\"}}";
-    char *url = vg_asprintf("%s%s/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", server,
-                            server[strlen(server) - 1] == '/' ? "." : "");
-    char *auth = vg_asprintf("Authorization: Bearer %s", token);
-    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    struct curl_blob ca = {.data = (void *)ca_pem, .len = strlen(ca_pem),
-                           .flags = CURL_BLOB_COPY};
-    CURL *curl = curl_easy_init();
-    curl_easy_setopt(curl, CURLOPT_URL, url);
+    kc->server = server;
+    kc->auth = vg_asprintf("Authorization: Bearer %s", token);
+    kc->hdrs = curl_slist_append(NULL, kc->auth);
+    kc->hdrs = curl_slist_append(kc->hdrs, "Content-Type: application/json");
+    kc->hdrs = curl_slist_append(kc->hdrs, "Accept: application/json");
+    kc->ca =
+        (struct curl_blob){.data = (void *)ca_pem, .len = strlen(ca_pem), .flags = CURL_BLOB_COPY};
+    kc->curl = curl_easy_init();
+    CURL *curl = kc->curl;
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &kc->ca);
     curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, review);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, kc->hdrs);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout_s);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, call->err);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &call->body);
-    call->err[0] = '\0';
-    call->rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call->http_status);
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(hdrs);
-    vg_wipe(auth, strlen(auth));
-    free(auth);
+}
+
+static void kube_client_close(kube_client *kc)
+{
+    curl_easy_cleanup(kc->curl);
+    curl_slist_free_all(kc->hdrs);
+    vg_wipe(kc->auth, strlen(kc->auth));
+    free(kc->auth);
+}
+
+/* POSTs body (or GETs when body is NULL) to server + path. */
+static void kube_request(kube_client *kc, const char *path, const char *body, kube_call *call)
+{
+    size_t slen = strlen(kc->server);
+    char *url =
+        vg_asprintf("%.*s%s", (int)(slen > 0 && kc->server[slen - 1] == '/' ? slen - 1 : slen),
+                    kc->server, path);
+    memset(call, 0, sizeof *call);
+    curl_easy_setopt(kc->curl, CURLOPT_URL, url);
+    curl_easy_setopt(kc->curl, CURLOPT_ERRORBUFFER, call->err);
+    curl_easy_setopt(kc->curl, CURLOPT_WRITEDATA, &call->body);
+    if (body != NULL) {
+        curl_easy_setopt(kc->curl, CURLOPT_POSTFIELDS, body);
+    } else {
+        curl_easy_setopt(kc->curl, CURLOPT_HTTPGET, 1L);
+    }
+    call->rc = curl_easy_perform(kc->curl);
+    curl_easy_getinfo(kc->curl, CURLINFO_RESPONSE_CODE, &call->http_status);
     free(url);
+}
+
+static void kube_review(kube_client *kc, const char *ns, kube_call *call)
+{
+    json_t *review = json_pack("{s:s, s:s, s:{s:s}}", "kind", "SelfSubjectRulesReview",
+                               "apiVersion", "authorization.k8s.io/v1", "spec", "namespace", ns);
+    char *text = json_dumps(review, JSON_COMPACT);
+    kube_request(kc, "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", text, call);
+    free(text);
+    json_decref(review);
 }
 
 static void verdict_set(kube_verdict *v, int status, const char *fmt, ...)
@@ -207,52 +241,120 @@ static void verdict_set(kube_verdict *v, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void verdict_from_review(kube_verdict *v, const kube_call *call)
+/* Sets a 400 verdict for a failed call; returns false when the call succeeded (2xx). */
+static bool verdict_transport(kube_verdict *v, const kube_call *call)
+{
+    if (call->rc == CURLE_PEER_FAILED_VERIFICATION || call->rc == CURLE_SSL_CACERT_BADFILE ||
+        call->rc == CURLE_SSL_CONNECT_ERROR) {
+        verdict_set(v, 400, "TLS verification of the API server with the given CA failed: %s",
+                    call->err[0] ? call->err : curl_easy_strerror(call->rc));
+    } else if (call->rc != CURLE_OK) {
+        verdict_set(v, 400, "cannot reach the cluster API server: %s",
+                    call->err[0] ? call->err : curl_easy_strerror(call->rc));
+    } else if (call->http_status == 401) {
+        verdict_set(v, 400, "%s", "the token was rejected by the cluster");
+    } else if (call->http_status == 403) {
+        verdict_set(v, 400, "%s",
+                    "the token may not create a SelfSubjectRulesReview (HTTP 403 from the "
+                    "cluster)");
+    } else if (call->http_status != 200 && call->http_status != 201) {
+        verdict_set(v, 400, "unexpected HTTP %ld from the cluster API server", call->http_status);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Classifies one review answer for namespace ns; sets a 400/422 verdict and returns false
+ * when the credential is refused. */
+static bool verdict_from_review(kube_verdict *v, const kube_call *call, const char *ns)
 {
     json_t *doc = json_loadb(call->body.data ? call->body.data : "", call->body.len, 0, NULL);
     json_t *status = json_object_get(doc, "status");
+    bool ok = false;
     if (!json_is_object(status)) {
         verdict_set(v, 400, "%s", "the API server did not answer a SelfSubjectRulesReview");
     } else {
         json_t *bad = portal_kube_classify(status);
         if (json_array_size(bad) > 0) {
-            verdict_set(v, 422, "%s",
-                        "the token is over-privileged: Vigil needs read-only access without "
-                        "Secrets (apply the manifest from /api/v1/onboarding/manifest.yaml)");
+            verdict_set(v, 422,
+                        "the token is over-privileged in namespace %s: Vigil needs read-only "
+                        "access without Secrets (apply the manifest from "
+                        "/api/v1/onboarding/manifest.yaml)",
+                        ns);
+            size_t i;
+            json_t *rule;
+            json_array_foreach(bad, i, rule)
+            {
+                json_object_set_new(rule, "namespace", json_string(ns));
+            }
             v->offending = bad;
-            bad = NULL;
         } else {
-            v->status = 0;
+            json_decref(bad);
+            ok = true;
         }
-        json_decref(bad);
     }
     json_decref(doc);
+    return ok;
 }
 
-void portal_kube_verify(const char *server, const char *ca_pem, const char *token,
-                        long timeout_s, kube_verdict *v)
+/* Namespace names the token may list (at most 500), or an empty array when it may not. */
+static json_t *kube_namespaces(kube_client *kc)
+{
+    kube_call call;
+    json_t *names = json_array();
+    kube_request(kc, "/api/v1/namespaces?limit=500", NULL, &call);
+    json_t *doc = call.rc == CURLE_OK && call.http_status == 200
+                      ? json_loadb(call.body.data ? call.body.data : "", call.body.len, 0, NULL)
+                      : NULL;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(doc, "items"), i, item)
+    {
+        json_t *name = json_object_get(json_object_get(item, "metadata"), "name");
+        if (json_is_string(name) && strcmp(json_string_value(name), "default") != 0) {
+            json_array_append(names, name);
+        }
+    }
+    json_decref(doc);
+    vg_buf_free(&call.body);
+    return names;
+}
+
+void portal_kube_verify(const char *server, const char *ca_pem, const char *token, long timeout_s,
+                        kube_verdict *v)
 {
     memset(v, 0, sizeof *v);
-    kube_call call = {0};
-    kube_post(server, ca_pem, token, timeout_s, &call);
-    if (call.rc == CURLE_PEER_FAILED_VERIFICATION || call.rc == CURLE_SSL_CACERT_BADFILE ||
-        call.rc == CURLE_SSL_CONNECT_ERROR) {
-        verdict_set(v, 400, "TLS verification of the API server with the given CA failed: %s",
-                    call.err[0] ? call.err : curl_easy_strerror(call.rc));
-    } else if (call.rc != CURLE_OK) {
-        verdict_set(v, 400, "cannot reach the cluster API server: %s",
-                    call.err[0] ? call.err : curl_easy_strerror(call.rc));
-    } else if (call.http_status == 401) {
-        verdict_set(v, 400, "%s", "the token was rejected by the cluster");
-    } else if (call.http_status == 403) {
-        verdict_set(v, 400, "%s",
-                    "the token may not create a SelfSubjectRulesReview (HTTP 403 from the "
-                    "cluster)");
-    } else if (call.http_status != 200 && call.http_status != 201) {
-        verdict_set(v, 400, "unexpected HTTP %ld from the cluster API server",
-                    call.http_status);
-    } else {
-        verdict_from_review(v, &call);
-    }
+    kube_client kc = {0};
+    kube_client_open(&kc, server, ca_pem, token, timeout_s);
+    kube_call call;
+    kube_review(&kc, "default", &call);
+    bool ok = !verdict_transport(v, &call) && verdict_from_review(v, &call, "default");
     vg_buf_free(&call.body);
+    /* rules granted by RoleBindings show only in their namespace's review */
+    json_t *names = ok ? kube_namespaces(&kc) : json_array();
+    size_t i;
+    json_t *ns;
+    int64_t deadline = vg_now_ms() + timeout_s * 3000;
+    json_array_foreach(names, i, ns)
+    {
+        if (vg_now_ms() > deadline) {
+            verdict_set(v, 400,
+                        "the cluster API server answered too slowly to review the "
+                        "token's rights in every namespace");
+            ok = false;
+            break;
+        }
+        kube_review(&kc, json_string_value(ns), &call);
+        ok = !verdict_transport(v, &call) && verdict_from_review(v, &call, json_string_value(ns));
+        vg_buf_free(&call.body);
+        if (!ok) {
+            break;
+        }
+    }
+    json_decref(names);
+    kube_client_close(&kc);
+    if (ok) {
+        v->status = 0;
+    }
 }

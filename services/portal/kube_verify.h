@@ -18,7 +18,7 @@ typedef struct kube_verdict {
 json_t *portal_kube_classify(const json_t *status);
 
 /* Posts a SelfSubjectRulesReview to server with token, trusting only ca_pem. Fills v. */
-void portal_kube_verify(const char *server, const char *ca_pem, const char *token,
-                        long timeout_s, kube_verdict *v);
+void portal_kube_verify(const char *server, const char *ca_pem, const char *token, long timeout_s,
+                        kube_verdict *v);
 
 #endif

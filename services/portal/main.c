@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "offload.h"
 #include "portal.h"
 #include "vigil/config.h"
 #include "vigil/crypto.h"
@@ -25,13 +26,15 @@ typedef struct portal_conf {
     long login_max_ip;
     long kube_timeout_s;
     long free_workloads;
+    long workers;
 } portal_conf;
 
 static const vg_cfg_entry portal_table[] = {
     VG_CFG_BASE_ENTRIES(portal_conf, "VIGIL_PORTAL_ADDR", "127.0.0.1:8080"),
     {"VIGIL_MASTER_KEY", VG_CFG_SECRET, NULL, offsetof(portal_conf, master_key),
      "32-byte base64 key sealing cluster credentials and webhook secrets (required outside "
-     "dev mode)", 0, 0},
+     "dev mode)",
+     0, 0},
     {"VIGIL_PORTAL_WWW", VG_CFG_STRING, "services/portal/www", offsetof(portal_conf, www_dir),
      "folder of the web page's static files (served at / and /static/)", 0, 0},
     {"VIGIL_PORTAL_TLS_CERT", VG_CFG_STRING, NULL, offsetof(portal_conf, tls_cert),
@@ -52,6 +55,8 @@ static const vg_cfg_entry portal_table[] = {
      "seconds allowed to verify a cluster credential", 1, 120},
     {"VIGIL_FREE_WORKLOADS", VG_CFG_INT, "25", offsetof(portal_conf, free_workloads),
      "controlled workloads of a free-plan tenant", 0, 1000000},
+    {"VIGIL_PORTAL_WORKERS", VG_CFG_INT, "8", offsetof(portal_conf, workers),
+     "password hashing and cluster checks running at once (more: 503 with Retry-After)", 1, 256},
     VG_CFG_END,
 };
 
@@ -93,6 +98,7 @@ static int portal_run(portal_conf *conf, const vg_master_key *mk)
     }
     portal_ctx ctx = {.base = svc->base, .db = svc->db, .producer = svc->producer, .mk = mk};
     portal_settings_fill(&ctx.set, conf);
+    portal_offload_limit_set((int)conf->workers);
     portal_routes_register(svc->http, &ctx);
     int rc = vg_service_run(svc);
     vg_service_destroy(svc);

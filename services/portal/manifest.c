@@ -15,8 +15,9 @@ typedef struct manifest_rule {
 
 /* What the collector lists: read-only, and never Secrets. */
 static const manifest_rule manifest_rules[] = {
-    {"", {"namespaces", "nodes", "pods", "services", "endpoints", "serviceaccounts",
-          "configmaps", "replicationcontrollers"}},
+    {"",
+     {"namespaces", "nodes", "pods", "services", "endpoints", "serviceaccounts", "configmaps",
+      "replicationcontrollers"}},
     {"apps", {"deployments", "replicasets", "statefulsets", "daemonsets"}},
     {"batch", {"jobs", "cronjobs"}},
     {"networking.k8s.io", {"ingresses", "networkpolicies"}},

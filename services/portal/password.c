@@ -53,8 +53,7 @@ char *portal_password_hash_with(const char *password, uint64_t n, uint32_t r, ui
     }
     char *salt64 = vg_base64url_encode(salt, sizeof salt);
     char *hash64 = vg_base64url_encode(hash, sizeof hash);
-    char *out = vg_asprintf("scrypt$%llu$%u$%u$%s$%s", (unsigned long long)n, r, p, salt64,
-                            hash64);
+    char *out = vg_asprintf("scrypt$%llu$%u$%u$%s$%s", (unsigned long long)n, r, p, salt64, hash64);
     vg_wipe(hash, sizeof hash);
     free(salt64);
     free(hash64);
@@ -63,8 +62,7 @@ char *portal_password_hash_with(const char *password, uint64_t n, uint32_t r, ui
 
 char *portal_password_hash(const char *password)
 {
-    return portal_password_hash_with(password, PORTAL_SCRYPT_N, PORTAL_SCRYPT_R,
-                                     PORTAL_SCRYPT_P);
+    return portal_password_hash_with(password, PORTAL_SCRYPT_N, PORTAL_SCRYPT_R, PORTAL_SCRYPT_P);
 }
 
 /* Parses an unsigned decimal field ending at '$'; advances *s past the '$'. */

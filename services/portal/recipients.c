@@ -9,8 +9,9 @@
 #include "vigil/log.h"
 #include "vigil/util.h"
 
-#define RECIPIENT_JSON "jsonb_build_object('id', r.id, 'email', r.email, 'unsubscribed', " \
-                       "r.unsubscribed, 'created_at', r.created_at)"
+#define RECIPIENT_JSON                                                                             \
+    "jsonb_build_object('id', r.id, 'email', r.email, 'unsubscribed', "                            \
+    "r.unsubscribed, 'created_at', r.created_at)"
 
 void portal_recipient_create(vg_http_req *req, void *arg)
 {

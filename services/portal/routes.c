@@ -4,6 +4,7 @@
 
 #include "apikeys.h"
 #include "clusters.h"
+#include "domains.h"
 #include "findings.h"
 #include "fuzzjobs.h"
 #include "inventory_views.h"
@@ -55,6 +56,10 @@ static const portal_route portal_routes[] = {
     {"GET", "/api/v1/email-recipients", portal_recipient_list},
     {"DELETE", "/api/v1/email-recipients", portal_recipient_delete},
     {"DELETE", "/api/v1/email-recipients/{id}", portal_recipient_delete},
+    {"POST", "/api/v1/target-domains", portal_domain_create},
+    {"GET", "/api/v1/target-domains", portal_domain_list},
+    {"DELETE", "/api/v1/target-domains/{id}", portal_domain_delete},
+    {"POST", "/api/v1/target-domains/{id}/verify", portal_domain_verify},
     {"POST", "/api/v1/fuzz-jobs", portal_fuzzjob_create},
     {"GET", "/api/v1/fuzz-jobs", portal_fuzzjob_list},
     {"GET", "/api/v1/fuzz-jobs/{id}", portal_fuzzjob_get},

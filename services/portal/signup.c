@@ -69,9 +69,9 @@ static void signup_reply(portal_ctx *ctx, vg_http_req *req, signup_tx *s, const 
         portal_reply_db_error(req, ctx->db, NULL);
         return;
     }
-    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "tenant_id", s->tenant_id, "user_id",
-                            s->user_id, "api_key", key, "api_key_prefix", s->key_prefix,
-                            "csrf_token", csrf);
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "tenant_id", s->tenant_id, "user_id", s->user_id,
+                  "api_key", key, "api_key_prefix", s->key_prefix, "csrf_token", csrf);
     vg_info("tenant signed up", "tenant_id", s->tenant_id, "request_id", req->request_id);
     vg_http_reply_json(req, 201, out);
 }
@@ -137,7 +137,7 @@ void portal_signup_handle(vg_http_req *req, void *arg)
     vg_uuid_v4(job->s.tenant_id);
     vg_uuid_v4(job->s.user_id);
     if (portal_offload(ctx->base, signup_work, signup_done, job) != 0) {
-        vg_http_reply_error(req, 503, "unavailable", "cannot create the account now; try again");
+        portal_reply_busy(req);
         free(job->lower);
         json_decref(body);
         free(job);
@@ -152,8 +152,8 @@ static int login_throttle(portal_ctx *ctx, const char *email, const char *ip)
     snprintf(max_email, sizeof max_email, "%ld", ctx->set.login_max_email);
     snprintf(max_ip, sizeof max_ip, "%ld", ctx->set.login_max_ip);
     const char *params[] = {email, ip, window, max_email, max_ip};
-    PGresult *res = vg_db_exec(ctx->db, "SELECT portal_login_throttle($1, $2, $3, $4, $5)", 5,
-                               params);
+    PGresult *res =
+        vg_db_exec(ctx->db, "SELECT portal_login_throttle($1, $2, $3, $4, $5)", 5, params);
     if (res == NULL) {
         return -1;
     }
@@ -275,8 +275,8 @@ void portal_login_handle(vg_http_req *req, void *arg)
         return;
     }
     login_job *job = vg_calloc(1, sizeof *job);
-    *job = (login_job){.ctx = ctx, .req = req, .body = body, .pw = pw,
-                       .email = portal_lower(email)};
+    *job =
+        (login_job){.ctx = ctx, .req = req, .body = body, .pw = pw, .email = portal_lower(email)};
     int found = login_allowed(ctx, req, job->email) ? login_lookup(ctx, job->email, &job->u) : -2;
     if (found == -1) {
         portal_reply_db_error(req, ctx->db, NULL);
@@ -286,7 +286,7 @@ void portal_login_handle(vg_http_req *req, void *arg)
         return;
     }
     if (found >= 0) {
-        vg_http_reply_error(req, 503, "unavailable", "cannot log in now; try again");
+        portal_reply_busy(req);
     }
     free(job->u.pw_hash);
     free(job->email);
@@ -322,12 +322,11 @@ void portal_session_handle(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    portal_query q = {
-        .sql = "SELECT jsonb_build_object('tenant_id', t.id, 'organization', t.name, "
-               "'plan', t.plan, 'user_id', u.id, 'email', u.email, 'role', u.role) "
-               "FROM tenants t LEFT JOIN users u ON u.id = nullif($1, '')::uuid",
-        .nparams = 1,
-        .params = {auth.user_id}};
+    portal_query q = {.sql = "SELECT jsonb_build_object('tenant_id', t.id, 'organization', t.name, "
+                             "'plan', t.plan, 'user_id', u.id, 'email', u.email, 'role', u.role) "
+                             "FROM tenants t LEFT JOIN users u ON u.id = nullif($1, '')::uuid",
+                      .nparams = 1,
+                      .params = {auth.user_id}};
     if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0 || q.out == NULL) {
         json_decref(q.out);
         portal_reply_db_error(req, ctx->db, NULL);

@@ -88,8 +88,10 @@ static bool spec_check(const json_t *doc, char *errbuf, size_t errlen)
         json_object_foreach((json_t *)json_object_get(doc, "paths"), path, item)
         {
             if (path[0] != '/' || !json_is_object(item)) {
-                snprintf(errbuf, errlen, "paths entry \"%.100s\" must start with '/' and be an "
-                                         "object", path);
+                snprintf(errbuf, errlen,
+                         "paths entry \"%.100s\" must start with '/' and be an "
+                         "object",
+                         path);
                 return false;
             }
         }
@@ -111,8 +113,8 @@ json_t *portal_spec_parse(const char *body, size_t len, const char *content_type
         json_error_t err;
         doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
         if (doc == NULL) {
-            snprintf(errbuf, errlen, "invalid JSON (line %d, column %d): %s", err.line,
-                     err.column, err.text);
+            snprintf(errbuf, errlen, "invalid JSON (line %d, column %d): %s", err.line, err.column,
+                     err.text);
             return NULL;
         }
     } else {
@@ -210,8 +212,8 @@ static void spec_store(portal_ctx *ctx, vg_http_req *req, const portal_auth *aut
                "RETURNING jsonb_build_object('spec_id', id, 'cluster_id', cluster_id, "
                "'service', service, 'hosts', to_jsonb(hosts), 'title', title, 'version', version)",
         .nparams = 6,
-        .params = {cluster_id, service, hosts_text, json_string_value(json_object_get(info, "title")),
-                   version, doc_text}};
+        .params = {cluster_id, service, hosts_text,
+                   json_string_value(json_object_get(info, "title")), version, doc_text}};
     if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
         portal_reply_db_error(req, ctx->db, NULL);
     } else if (q.out == NULL) {

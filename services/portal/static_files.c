@@ -17,13 +17,20 @@ static const struct {
     const char *ext;
     const char *type;
 } content_types[] = {
-    {".html", "text/html; charset=utf-8"},   {".css", "text/css; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
-    {".json", "application/json"},           {".map", "application/json"},
-    {".svg", "image/svg+xml"},               {".png", "image/png"},
-    {".jpg", "image/jpeg"},                  {".ico", "image/x-icon"},
-    {".txt", "text/plain; charset=utf-8"},   {".woff2", "font/woff2"},
-    {".yaml", "application/yaml"},           {".webmanifest", "application/manifest+json"},
+    {".html", "text/html; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".json", "application/json"},
+    {".map", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".jpg", "image/jpeg"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".woff2", "font/woff2"},
+    {".yaml", "application/yaml"},
+    {".webmanifest", "application/manifest+json"},
 };
 
 const char *portal_static_content_type(const char *name)

@@ -13,8 +13,9 @@
 #include "vigil/netaddr.h"
 #include "vigil/util.h"
 
-#define WEBHOOK_JSON "jsonb_build_object('id', w.id, 'url', w.url, 'enabled', w.enabled, " \
-                     "'created_at', w.created_at)"
+#define WEBHOOK_JSON                                                                               \
+    "jsonb_build_object('id', w.id, 'url', w.url, 'enabled', w.enabled, "                          \
+    "'created_at', w.created_at)"
 
 static bool webhook_check(portal_ctx *ctx, vg_http_req *req, json_t *body, const char **url,
                           const char **secret)
@@ -142,7 +143,8 @@ void portal_webhook_test(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    json_t *w = webhook_one(ctx, req, &auth, "SELECT to_jsonb(w.id) FROM webhooks w WHERE w.id = $1");
+    json_t *w =
+        webhook_one(ctx, req, &auth, "SELECT to_jsonb(w.id) FROM webhooks w WHERE w.id = $1");
     if (w == NULL) {
         return;
     }

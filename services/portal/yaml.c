@@ -206,8 +206,8 @@ json_t *yaml_seq_item(yparser *p, int ind, size_t i)
 static json_t *parse_block(yparser *p, int parent)
 {
     if (++p->depth > YAML_MAX_DEPTH) {
-        yaml_fail(p, p->i < p->n ? p->lines[p->i].no : (int)p->n,
-                  "nesting deeper than %d levels", YAML_MAX_DEPTH);
+        yaml_fail(p, p->i < p->n ? p->lines[p->i].no : (int)p->n, "nesting deeper than %d levels",
+                  YAML_MAX_DEPTH);
         return NULL;
     }
     json_t *out = NULL;

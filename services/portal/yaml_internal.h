@@ -10,7 +10,7 @@
 #define YAML_MAX_DEPTH 64
 
 typedef struct yline {
-    const char *s;   /* the physical line, without its line break */
+    const char *s; /* the physical line, without its line break */
     size_t len;
     int indent;      /* leading spaces (re-based for compact "- key: v" forms) */
     int no;          /* 1-based line number */

@@ -184,9 +184,9 @@ static json_t *plain_value(yparser *p, int ind, const char *s, size_t len, int n
         if (l->blank) {
             continue;
         }
-        if (l->indent <= ind || l->tab_indent || (l->indent == 0 && l->len >= 3 &&
-                                                  (memcmp(l->s, "---", 3) == 0 ||
-                                                   memcmp(l->s, "...", 3) == 0))) {
+        if (l->indent <= ind || l->tab_indent ||
+            (l->indent == 0 && l->len >= 3 &&
+             (memcmp(l->s, "---", 3) == 0 || memcmp(l->s, "...", 3) == 0))) {
             break;
         }
         const char *t = l->s + l->indent;
@@ -201,8 +201,8 @@ static json_t *plain_value(yparser *p, int ind, const char *s, size_t len, int n
         multi = true;
         p->i = j + 1;
     }
-    json_t *out = multi ? json_stringn(b.data, b.len) : yaml_resolve_plain(b.data ? b.data : "",
-                                                                            b.len);
+    json_t *out =
+        multi ? json_stringn(b.data, b.len) : yaml_resolve_plain(b.data ? b.data : "", b.len);
     vg_buf_free(&b);
     if (out == NULL) {
         yaml_fail(p, no, "invalid UTF-8 in a scalar");
@@ -232,8 +232,8 @@ static json_t *gathered_value(yparser *p, const char *s, size_t len, int no)
     } else {
         size_t used = 0;
         out = yaml_quoted(p, no, b.data, b.len, &used);
-        if (out != NULL && plain_len(b.data + used, b.len - used) != 0 &&
-            !is_ws(b.data[used]) && b.data[used] != '\n') {
+        if (out != NULL && plain_len(b.data + used, b.len - used) != 0 && !is_ws(b.data[used]) &&
+            b.data[used] != '\n') {
             yaml_fail(p, no, "unexpected text after a quoted scalar");
         } else if (out != NULL) {
             const char *rest = b.data + used;
@@ -255,8 +255,8 @@ static json_t *gathered_value(yparser *p, const char *s, size_t len, int no)
 }
 
 typedef struct block_header {
-    char style;  /* '|' or '>' */
-    char chomp;  /* '-', '+' or 0 (clip) */
+    char style; /* '|' or '>' */
+    char chomp; /* '-', '+' or 0 (clip) */
     int explicit_indent;
 } block_header;
 
@@ -277,8 +277,9 @@ static bool block_header_parse(yparser *p, const char *s, size_t len, int no, bl
         r++;
     }
     if (r < len && !(s[r] == '#' && r > k)) {
-        yaml_fail(p, no, "invalid block scalar header (expected | or > with optional -/+ and "
-                         "an indentation digit)");
+        yaml_fail(p, no,
+                  "invalid block scalar header (expected | or > with optional -/+ and "
+                  "an indentation digit)");
         return false;
     }
     return true;

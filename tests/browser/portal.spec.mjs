@@ -15,15 +15,20 @@
 //                    services would) and the findings filters, the status change and the
 //                    API flags are checked on them
 //   PSQL             psql binary (default psql)
+//   SECRETS_FILE     where to write the secrets the run used and saw (password, API key,
+//                    ingest token, webhook secret) as JSON, so the caller can check that no
+//                    log holds them
 //
-// Steps: sign up (after checking that Tab reaches the sign-up fields in order), see the API
-// key, log out, a wrong password shows the API's error, log in, open "Connect a cluster",
-// see the manifest, an over-privileged token is refused with its rules, submit the stand-in
-// cluster and see the ingest token and snippets, see the clusters list, usage, findings and
-// API inventory. Every step saves a screenshot; any failure exits 1 (with a FAILED-*.png).
+// Steps (docs/portal-web.md lists what each checks): Tab order and labels of the sign-up
+// form, sign up, log out, duplicate sign-up, wrong password, log in (and CSRF), "Connect a
+// cluster" with the manifest, an over-privileged token refused with its rules, the stand-in
+// cluster accepted with the ingest token and snippets, the clusters list, an OpenAPI spec
+// upload, findings (filters, pages, a status change), the API inventory, notifications,
+// usage, and every view at phone width. Every step saves a screenshot; any failure exits 1
+// (and saves portal-FAILED-<step>.png).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +54,7 @@ const account = {
 };
 
 const results = [];
+const secrets = { password: account.password, api_key: '', ingest_token: '', webhook_secret: '' };
 let page = null;
 let shotNo = 0;
 
@@ -80,7 +86,8 @@ async function step(name, fn) {
         results.push({ name, ok: false, error: err.message });
         console.log(`FAIL ${name}: ${err.message}`);
         try {
-            await page.screenshot({ path: path.join(SHOTS, `FAILED-${name}.png`), fullPage: true });
+            await page.screenshot({ path: path.join(SHOTS, `portal-FAILED-${name}.png`),
+                fullPage: true });
         } catch (shotErr) {
             console.log(`     (no screenshot: ${shotErr.message})`);
         }
@@ -161,6 +168,7 @@ async function signUpByKeyboard() {
         .waitFor({ timeout: STEP_TIMEOUT });
     const key = await page.getByLabel('API key').inputValue();
     check(/^vgk_\S{16,}$/.test(key), `API key not shown (got "${key}")`);
+    secrets.api_key = key;
     const who = await page.locator('#account-name').innerText();
     check(who.includes(account.email), `the header does not show the account (${who})`);
 }
@@ -257,6 +265,7 @@ async function connectCluster() {
     await connected.waitFor({ state: 'visible', timeout: STEP_TIMEOUT * 2 });
     const token = await page.getByLabel('Ingest token').inputValue();
     check(/^vgi_\S{16,}$/.test(token), `no ingest token shown (got "${token}")`);
+    secrets.ingest_token = token;
     const fluent = await page.locator('#snippet-fluentbit').innerText();
     for (const want of ['Name              tail', '/var/log/containers/*istio-proxy*.log',
         'multiline.parser  docker, cri', 'Name            http', '/v1/traces',
@@ -290,6 +299,55 @@ async function clustersList() {
     await row.getByRole('button', { name: /^Sync cluster/ }).click();
     const synced = await visibleAlert();
     check(/sync of stand-in-.* was requested/i.test(synced), `sync not confirmed: ${synced}`);
+}
+
+const ORDERS_SPEC = `openapi: 3.0.3
+info:
+  title: Orders
+  version: 1.4.0
+servers:
+  - url: http://orders.shop.svc.cluster.local:8080
+paths:
+  /v1/orders:
+    get:
+      responses:
+        '200':
+          description: the orders
+  /v0/orders/{orderId}:
+    get:
+      deprecated: true
+      parameters:
+        - name: orderId
+          in: path
+          required: true
+          schema: {type: integer}
+      responses:
+        '200':
+          description: one order
+`;
+
+async function openApiSpec() {
+    const form = page.getByRole('form', { name: 'Upload an OpenAPI spec' });
+    await form.waitFor();
+    check(await form.getByLabel('Cluster').inputValue() !== '', 'no cluster to upload for');
+    // a document that is not OpenAPI 3 gets the API's explanation
+    await form.getByLabel('OpenAPI document').setInputFiles({
+        name: 'swagger.json', mimeType: 'application/json',
+        buffer: Buffer.from('{"swagger": "2.0", "info": {"title": "old"}}'),
+    });
+    await form.getByRole('button', { name: 'Upload spec' }).click();
+    const refused = await visibleAlert();
+    check(/openapi/i.test(refused), `an invalid document was not explained: ${refused}`);
+    await form.getByLabel('OpenAPI document').setInputFiles({
+        name: 'orders.yaml', mimeType: 'application/yaml', buffer: Buffer.from(ORDERS_SPEC),
+    });
+    await form.getByRole('button', { name: 'Upload spec' }).click();
+    const done = await visibleAlert();
+    check(/Spec Orders 1\.4\.0 uploaded for orders\.shop\.svc\.cluster\.local:8080/.test(done),
+        `the spec upload was not confirmed: ${done}`);
+    const row = page.locator('#specs-table tbody tr', { hasText: 'Orders' });
+    await row.waitFor();
+    check((await row.innerText()).includes('1.4.0'), 'the uploaded spec is not listed');
 }
 
 async function usage() {
@@ -337,6 +395,14 @@ function seedTenantData() {
                  '{"kind":"Node","name":"node-1"}', '--anonymous-auth',
                  'Set --anonymous-auth=false.')
               ) AS v(source, rule, title, severity, category, object, field, fix)
+            RETURNING 1),
+        bulk AS (
+            INSERT INTO findings (tenant_id, cluster_id, fingerprint, source, scope, rule_id,
+                                  title, severity, category, status, first_seen)
+            SELECT c.tenant_id, c.id, 'bulk-' || g, 'kubeaudit', 'scan:kubeaudit',
+                   'AutomountServiceAccountToken', 'Token automount ' || g, 'info', 'rbac',
+                   'suppressed', now() - g * interval '1 minute'
+              FROM c, generate_series(1, 55) AS g
             RETURNING 1)
         INSERT INTO api_endpoints (tenant_id, cluster_id, service, host, class, method,
                                    path_template, auth, shadow, zombie, request_count, sensitive)
@@ -353,7 +419,7 @@ function seedTenantData() {
              false, false, 3, '[]')
           ) AS v(service, host, class, method, path, auth, shadow, zombie, n, sensitive);
         SELECT count(*) FROM findings f JOIN users u ON u.tenant_id = f.tenant_id
-         WHERE u.email = lower(:'email');`;
+         WHERE u.email = lower(:'email') AND f.status = 'open';`;
     const out = execFileSync(PSQL, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
         '-v', `email=${account.email}`, '-v', `cluster=stand-in-${run}`, SEED_DB],
     { input: sql, encoding: 'utf8' });
@@ -380,6 +446,16 @@ async function findings() {
     await page.getByRole('heading', { name: 'Findings', exact: true }).waitFor();
     await page.locator('#findings-table tbody tr').first().waitFor({ timeout: STEP_TIMEOUT });
     check(await findingRows() === 3, `expected 3 open findings, see ${await findingRows()}`);
+    // pages: 55 suppressed findings come 50 at a time, the rest with "Load more"
+    await applyFindingFilters('', 'suppressed');
+    check(await findingRows() === 50, `first page: ${await findingRows()} rows, expected 50`);
+    const more = page.getByRole('button', { name: 'Load more' });
+    await more.click();
+    await page.locator('#findings-card:not([aria-busy])').waitFor();
+    check(await findingRows() === 55, `after Load more: ${await findingRows()} rows`);
+    check(await more.isHidden(), '"Load more" is still offered after the last page');
+    const titles = await page.locator('#findings-table tbody .cell-title').allInnerTexts();
+    check(new Set(titles).size === 55, 'a finding was listed twice across pages');
     await applyFindingFilters('critical', 'open');
     check(await findingRows() === 1, `severity filter: ${await findingRows()} rows, expected 1`);
     const row = page.getByRole('row', { name: /Privileged container/ });
@@ -415,6 +491,48 @@ async function apiInventory() {
             check(text.includes(want.toLowerCase()), `the row of ${path} lacks "${want}": ${text}`);
         }
     }
+    // each endpoint links to the OpenAPI document Vigil generated for it
+    const link = page.getByRole('link', { name: 'OpenAPI document of POST /v1/orders' });
+    const answer = await page.request.get(new URL(await link.getAttribute('href'), PORTAL).href);
+    check(answer.status() === 200, `the OpenAPI link answered ${answer.status()}`);
+    const doc = await answer.json();
+    check(String(doc.openapi).startsWith('3.') && doc.paths && doc.paths['/v1/orders'],
+        `the linked document is not the endpoint's OpenAPI: ${JSON.stringify(doc).slice(0, 200)}`);
+}
+
+async function notifications() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('heading', { name: 'Notifications', exact: true }).waitFor();
+    await page.locator('#webhooks-empty').waitFor({ state: 'visible' });
+    const hookUrl = `http://127.0.0.1:9/vigil-hook-${run}`;
+    const hookForm = page.getByRole('form', { name: 'Add a webhook' });
+    await hookForm.getByLabel('Webhook URL').fill(hookUrl);
+    await hookForm.getByRole('button', { name: 'Add webhook' }).click();
+    const added = await visibleAlert();
+    check(/added/.test(added), `the webhook was not added: ${added}`);
+    const secret = await page.getByLabel('Signing secret of the new webhook').inputValue();
+    check(secret.length >= 16, `no generated signing secret shown (${secret.length} chars)`);
+    secrets.webhook_secret = secret;
+    const row = page.getByRole('row', { name: new RegExp(`vigil-hook-${run}`) });
+    await row.waitFor();
+    await row.getByRole('button', { name: /^Send a test delivery/ }).click();
+    const tested = await visibleAlert();
+    check(/test delivery .* queued/i.test(tested), `the test delivery was not queued: ${tested}`);
+
+    const mailForm = page.getByRole('form', { name: 'Add an email recipient' });
+    await mailForm.getByLabel('Email address').fill('not-an-address');
+    await mailForm.getByRole('button', { name: 'Add recipient' }).click();
+    const invalid = await visibleAlert();
+    check(/not a valid email/i.test(invalid), `an invalid address was not refused: ${invalid}`);
+    const rcpt = `alerts+${run}@example.com`;
+    await mailForm.getByLabel('Email address').fill(rcpt);
+    await mailForm.getByRole('button', { name: 'Add recipient' }).click();
+    await page.getByRole('row', { name: new RegExp(rcpt.replace('+', '\\+')) }).waitFor();
+    await mailForm.getByLabel('Email address').fill(rcpt);
+    await mailForm.getByRole('button', { name: 'Add recipient' }).click();
+    const twice = await visibleAlert();
+    check(/already/i.test(twice), `a duplicate recipient was not explained: ${twice}`);
 }
 
 // A view that lists data: it must end with rows, its empty state, or the API's error shown.
@@ -437,12 +555,17 @@ async function listView(link, heading, table, empty) {
 
 async function narrowScreen() {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: 'Connect a cluster' }).click();
-    await page.getByRole('heading', { name: 'Connect a cluster' }).waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth
-        - document.documentElement.clientWidth);
-    check(overflow <= 1, `the page scrolls sideways on a phone (${overflow}px)`);
+    const views = ['Clusters', 'Findings', 'API inventory', 'Notifications', 'Usage',
+        'Connect a cluster'];
+    for (const name of views) {
+        await page.getByRole('navigation', { name: 'Main' })
+            .getByRole('link', { name, exact: true }).click();
+        await page.getByRole('heading', { name, exact: true }).waitFor();
+        await page.locator('main [aria-busy]').waitFor({ state: 'detached' });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth
+            - document.documentElement.clientWidth);
+        check(overflow <= 1, `${name} scrolls sideways on a phone (${overflow}px)`);
+    }
 }
 
 // ---------------------------------------------------------------------------- main
@@ -477,6 +600,7 @@ async function main() {
         await step('connect-over-privileged', overPrivileged);
         await step('connect-ingest-token', connectCluster);
         await step('clusters', clustersList);
+        await step('openapi-spec', openApiSpec);
         if (SEED_DB) {
             seedTenantData();
             await step('findings', findings);
@@ -491,12 +615,16 @@ async function main() {
                     'apis-table', 'apis-empty')}`);
             });
         }
+        await step('notifications', notifications);
         await step('usage', usage);
         await step('phone-connect', narrowScreen);
         check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
     } finally {
         await context.close();
         rmSync(profile, { recursive: true, force: true });
+        if (process.env.SECRETS_FILE) {
+            writeFileSync(process.env.SECRETS_FILE, JSON.stringify(secrets), { mode: 0o600 });
+        }
     }
 }
 

@@ -58,3 +58,33 @@ def test_api_event_starts_a_job_only_when_enabled(env, start_service, vuln):
                           "API8-MISC-005", "API9-INV-002"}
     assert final is not None and sorted(final["fingerprints"]) == sorted(
         f["fingerprint"] for f in observed)
+
+    # third-party hosts the cluster calls (class outbound) are never tested automatically
+    outbound = env.psql_value(
+        "INSERT INTO api_endpoints (tenant_id, cluster_id, service, host, class, method,"
+        " path_template, scheme) VALUES (%s, %s, 'api.stripe.com', 'api.stripe.com', 'outbound',"
+        " 'POST', '/v1/charges', 'https') RETURNING id", [tenant, cluster])
+    api_event(env, tenant, cluster, outbound, "api.stripe.com")
+    fuzzer.wait_log(lambda r: r.get("msg", "").startswith("api.endpoint: no automatic job")
+                    and r.get("api_id") == outbound, timeout=30)
+    assert env.psql_value("SELECT count(*) FROM fuzz_jobs WHERE tenant_id = %s", [tenant]) == "1"
+
+
+def test_fuzz_settings_are_tenant_isolated_for_the_portal(env, start_service):
+    if env.psql_value("SELECT to_regclass('fuzz_settings')") is None:
+        start_service("fuzzer").stop()  # applies the migrations
+    a = env.psql_value("INSERT INTO tenants (name) VALUES ('iso-a') RETURNING id")
+    b = env.psql_value("INSERT INTO tenants (name) VALUES ('iso-b') RETURNING id")
+    env.psql("INSERT INTO fuzz_settings (tenant_id, auto) VALUES (%s, true)", [b])
+    as_portal = ("BEGIN; SET LOCAL ROLE vigil_portal;"
+                 " SELECT set_config('vigil.tenant_id', %s, true);")
+    rows = env.psql(as_portal + " INSERT INTO fuzz_settings (tenant_id, auto) VALUES (%s, true);"
+                    " SELECT 'row:' || tenant_id FROM fuzz_settings; COMMIT;", [a, a])
+    seen = [r[0][4:] for r in rows if r and r[0] and r[0].startswith("row:")]
+    assert seen == [a]  # b's row is invisible to tenant a
+    with pytest.raises(Exception):
+        env.psql(as_portal + " INSERT INTO fuzz_settings (tenant_id) VALUES (%s); COMMIT;",
+                 [a, b])
+    with pytest.raises(Exception):
+        env.psql(as_portal + " DELETE FROM fuzz_job_findings; COMMIT;", [a])
+    assert env.psql_value("SELECT auto FROM fuzz_settings WHERE tenant_id = %s", [a]) == "t"

@@ -1,6 +1,12 @@
 """Fuzzer resume: a fuzzer killed with SIGKILL in the middle of a job leaves it 'running';
 the next fuzzer takes it over once the lease expires, skips the check families already done,
-finishes it, and no finding is published twice."""
+finishes it, and no finding is published twice.
+
+The kill lands inside the injection family, after its SQL findings were published and while
+the time-based probes run (seconds without any publication), so the resumed run re-detects
+findings that were already published (and must not publish them again) and finds new ones."""
+
+import time
 
 import pytest
 
@@ -20,24 +26,25 @@ def test_killed_fuzzer_job_resumes_without_duplicates(env, start_service, vuln):
     job, _ = create_job(env, vuln, tenant, cluster, allow_unsafe_methods=True, rate_limit=100)
 
     def progressed():
-        checks = int(env.psql_value("SELECT count(*) FROM fuzz_job_checks WHERE job_id = %s",
-                                    [job]))
-        found = int(env.psql_value("SELECT count(*) FROM fuzz_job_findings WHERE job_id = %s",
-                                   [job]))
-        return checks >= 2 and found >= 3
-    wait_until(progressed, timeout=60, interval=0.05, message="job half done")
+        return env.psql_value("SELECT count(*) FROM fuzz_job_findings WHERE job_id = %s"
+                              " AND check_id = 'INJ-SQL-002' AND published", [job]) == "1"
+    wait_until(progressed, timeout=90, interval=0.05, message="injection family running")
+    time.sleep(0.5)  # inside the 2 s time-based probes
     assert first.kill() == -9
+    published = int(env.psql_value("SELECT count(*) FROM fuzz_job_findings WHERE job_id = %s",
+                                   [job]))
     done_before = int(env.psql_value("SELECT count(*) FROM fuzz_job_checks WHERE job_id = %s",
                                      [job]))
     assert env.psql_value("SELECT status FROM fuzz_jobs WHERE id = %s", [job]) == "running"
-    assert done_before < 9
+    assert 2 <= done_before < 9
+    assert env.psql_value("SELECT count(*) FROM fuzz_job_findings WHERE job_id = %s"
+                          " AND NOT published", [job]) == "0"
 
-    start_service("fuzzer", knobs)
+    second = start_service("fuzzer", knobs)
     status, error = wait_job(env, job)
     assert (status, error) == ("done", None)
-    runs = int(env.psql_value("SELECT coalesce(max(runs), 0) FROM fuzz_job_leases"
-                              " WHERE job_id = %s", [job]) or 0)
-    assert runs == 0  # the lease is gone once the job is done
+    assert env.psql_value("SELECT count(*) FROM fuzz_job_leases WHERE job_id = %s",
+                          [job]) == "0"  # the lease is gone once the job is done
     observed, final = job_messages(env, job)
     fps = [f["fingerprint"] for f in observed]
     assert len(fps) == len(set(fps)), "a finding was published twice"
@@ -45,3 +52,8 @@ def test_killed_fuzzer_job_resumes_without_duplicates(env, start_service, vuln):
     assert sorted(final["fingerprints"]) == sorted(fps)
     families = env.psql("SELECT family FROM fuzz_job_checks WHERE job_id = %s", [job])
     assert len(families) == 9
+    assert len(fps) > published  # the resumed run found the rest
+    second.wait_log(lambda r: r.get("msg") == "job started" and r.get("job_id") == job)
+    # families done before the kill were skipped: their checks ran only once
+    assert sum(1 for r in second.log_records() if r.get("msg") == "check family done"
+               and r.get("job_id") == job) == 9 - done_before

@@ -141,3 +141,53 @@ def test_revoked_token_becomes_status_and_finding(env, world):
     assert data["rule_id"] == "VGL-COL-002" and data["source"] == "collector"
     assert data["severity"] == "high" and data["object"]["uid"] == world["cluster"]
     assert SCOPED_TOKEN not in world["ingest"].log_text()
+
+
+def test_lease_held_by_another_replica_is_respected(env, world):
+    """A live lease of another holder: no sync; once it expires, the next command syncs."""
+    cluster, api, ingest = world["cluster"], world["api"], world["ingest"]
+    wait_until(lambda: env.psql_value("SELECT expires_at <= now() FROM cluster_leases "
+                                      "WHERE cluster_id = %s", (cluster,)) == "t", 30)
+    env.psql("UPDATE cluster_leases SET holder = 'other-replica:1:abcd/scheduler', "
+             "expires_at = now() + interval '1 hour' WHERE cluster_id = %s", (cluster,))
+    before = len(api.requests())
+    received = sum("cluster.sync received" in r.get("msg", "") for r in ingest.log_records())
+
+    def command():
+        env.produce("vigil.commands", {"v": 1, "id": str(uuid.uuid4()), "type": "cluster.sync",
+                                       "tenant_id": world["tenant"], "cluster_id": cluster,
+                                       "ts": now_rfc3339(), "data": {}}, key=cluster)
+
+    command()
+    wait_until(lambda: sum("cluster.sync received" in r.get("msg", "")
+                           for r in ingest.log_records()) > received, 30)
+    time.sleep(1.5)
+    assert len(api.requests()) == before, "synced although another replica holds the lease"
+    env.psql("UPDATE cluster_leases SET expires_at = now() - interval '1 second' "
+             "WHERE cluster_id = %s", (cluster,))
+    command()
+    wait_until(lambda: len(api.requests()) > before, 30, message="sync after the lease expired")
+    wait_until(lambda: env.psql_value("SELECT holder FROM cluster_leases WHERE cluster_id = %s",
+                                      (cluster,)).endswith("/commands"), 30)
+
+
+def test_cluster_beyond_free_plan_is_not_collected(env, world):
+    """A free tenant's 4th cluster (VIGIL_FREE_CLUSTERS=3, creation order) is left alone."""
+    tenant = env.psql_value("INSERT INTO tenants (name) VALUES ('free co') RETURNING id")
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    for i, cid in enumerate(ids):
+        sealed = seal(env.vars["VIGIL_MASTER_KEY"], f"{tenant}/{cid}", SCOPED_TOKEN)
+        server = world["api"].url if i == 3 else "https://127.0.0.1:1"
+        env.psql("INSERT INTO clusters (id, tenant_id, name, server, ca_cert, credential, key_id, "
+                 "ingest_token_prefix, ingest_token_hash, created_at) VALUES (%s, %s, %s, %s, %s, "
+                 "%s, %s, 'vgi_free', %s, now() - make_interval(mins => %s))",
+                 (cid, tenant, f"c{i}", server, world["api"].ca_pem, sealed, sealed.split(":")[1],
+                  uuid.uuid4().hex * 2, 10 - i))
+    wait_until(lambda: all(env.psql_value("SELECT status FROM clusters WHERE id = %s", (c,))
+                           == "unreachable" for c in ids[:3]), 30,
+               message="the three covered clusters were attempted")
+    wait_until(lambda: env.psql_value("SELECT next_attempt_at > now() + interval '30 minutes' "
+                                      "FROM cluster_leases WHERE cluster_id = %s",
+                                      (ids[3],)) == "t", 15)
+    assert env.psql_value("SELECT status FROM clusters WHERE id = %s", (ids[3],)) == "pending"
+    assert not env.consume("vigil.inventory", 1, 1, key=ids[3])

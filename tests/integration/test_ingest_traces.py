@@ -106,6 +106,12 @@ def test_gzip_ndjson(env, edge):
     r = edge["ingest"].post("/v1/traces", data=b"\x1f\x8bnot gzip",
                             headers={**auth(edge["token"]), "Content-Encoding": "gzip"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_encoding"
+    r = edge["ingest"].post("/v1/traces", data=body,
+                            headers={**auth(edge["token"]), "Content-Encoding": "br"})
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_encoding"
+    r = edge["ingest"].post("/v1/traces", data=b"[{\"authority\": \"h\"}, {",
+                            headers=auth(edge["token"]))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_body"
 
 
 def test_wrong_and_missing_token(edge):

@@ -22,6 +22,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "posture"
 
 EXPECTED = {
     ("VGL-CM-001", "ConfigMap", "shop", "web-config", "data[DB_PASSWORD]"),
+    ("VGL-CM-001", "ConfigMap", "shop", "web-config", "data[apiKey]"),
     ("VGL-MESH-001", "PeerAuthentication", "istio-system", "default", "spec.mtls.mode"),
     ("VGL-MESH-002", "Mesh", "istio-system", "mesh-wide mTLS", "spec.mtls.mode"),
     ("VGL-MESH-003", "DestinationRule", "shop", "reviews-plain", "spec.trafficPolicy.tls.mode"),
@@ -59,7 +60,8 @@ for rule, field in [("VGL-POD-001", "securityContext.privileged"),
                     ("VGL-POD-012", "securityContext.readOnlyRootFilesystem"),
                     ("VGL-POD-013", "securityContext.seccompProfile.type"),
                     ("VGL-POD-014", "resources.limits"),
-                    ("VGL-POD-017", "env[0].value")]:
+                    ("VGL-POD-017", "env[0].value"),
+                    ("VGL-POD-017", "env[3].value")]:
     EXPECTED.add((rule, "Deployment", "shop", "web", WEB + field))
 EXPECTED |= {
     ("VGL-POD-015", "Deployment", "shop", "web", "spec.template.spec.automountServiceAccountToken"),
@@ -190,7 +192,7 @@ def test_fixture_cluster_exact_findings(env, inventory):
         assert d["fingerprint"] == hashlib.sha256(fp.encode()).hexdigest()
         assert d["source"] == "posture" and d["scope"] == "posture"
         assert d["severity"] in ("low", "medium", "high", "critical") and d["remediation"]
-        assert "hunter2" not in json.dumps(d)
+        assert "hunter2" not in json.dumps(d) and "s3cr3t" not in json.dumps(d)
     assert len(scopes) == 1 and scopes[0]["data"]["scope"] == "posture"
     assert set(scopes[0]["data"]["fingerprints"]) == {o["data"]["fingerprint"] for o in observed}
     rows = env.psql("SELECT kind, namespace, name, status, pods FROM workloads WHERE "
@@ -331,6 +333,13 @@ def test_three_clusters_concurrently_never_exceed_limit(env, inventory):
     by = {r[0]: r[1:] for r in rows}
     assert by["controlled"] == ("25", "25", "1", "25")
     assert by["uncontrolled"] == ("35", "35", "26", "60")
+    # one notification for the tenant, whichever snapshot crossed the limit
+    plan = env.consume("vigil.findings", 1, 5, key=tenant,
+                       match=lambda m: m["value"]["data"].get("rule_id") == "VGL-PLAN-001")
+    assert len(plan) == 1
+    assert inventory.metric("vigil_inventory_snapshots_total", result="applied") >= 3
+    assert inventory.metric("vigil_inventory_snapshots_total", result="waiting") >= 1
+    assert inventory.metric("vigil_inventory_findings_total") > 0
 
 
 def test_replayed_older_snapshot_and_bad_input(env, inventory):
@@ -363,3 +372,32 @@ def test_replayed_older_snapshot_and_bad_input(env, inventory):
     assert "unknown cluster" in reasons[1] and "seq must be an integer" in reasons[0]
     assert env.psql_value("SELECT count(*) FROM inventory_snapshots WHERE cluster_id = %s",
                           [foreign]) == "0"
+
+
+def test_waiting_snapshot_given_up_when_a_later_one_applies(env, inventory):
+    tenant, (cluster,) = make_tenant(env)
+    sid_a, chunks_a, complete_a = snapshot_messages(tenant, cluster, deployments(4, prefix="a"),
+                                                    chunk_size=2)
+    missing = chunks_a.pop(1)
+    send(env, cluster, chunks_a + [complete_a])
+    wait_until(lambda: snapshot_status(env, cluster, sid_a) == "waiting", timeout=20)
+    sid_b, chunks_b, complete_b = snapshot_messages(tenant, cluster, deployments(2, prefix="b"))
+    send(env, cluster, chunks_b + [complete_b])
+    wait_applied(env, cluster, sid_b)
+    assert snapshot_status(env, cluster, sid_a) == "rejected"
+    assert "superseded by snapshot" in env.psql_value(
+        "SELECT reason FROM inventory_snapshots WHERE snapshot_id = %s", [sid_a])
+    assert env.psql_value("SELECT count(*) FROM inventory_snapshot_chunks WHERE cluster_id = %s",
+                          [cluster]) == "0"
+    # the late chunk of the abandoned snapshot changes nothing
+    marker = envelope("snapshot.complete", tenant, cluster,
+                      {"snapshot_id": "m-" + sid_b, "chunks": 0, "counts": {},
+                       "finished_at": "2026-11-27T00:00:00Z"})
+    send(env, cluster, [missing])
+    send(env, cluster, [marker])
+    wait_until(lambda: snapshot_status(env, cluster, "m-" + sid_b) in ("applied", "rejected"),
+               timeout=20)
+    assert snapshot_status(env, cluster, sid_a) == "rejected"
+    assert env.psql_value("SELECT count(*) FROM inventory_snapshot_chunks WHERE cluster_id = %s",
+                          [cluster]) == "0"
+    assert sorted(statuses(env, cluster)) == ["b-00", "b-01"]

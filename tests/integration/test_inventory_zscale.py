@@ -69,5 +69,5 @@ def test_ten_thousand_pods(env, start_service):
     assert env.psql_value("SELECT count(*) FROM cluster_objects WHERE cluster_id = %s AND "
                           "kind = 'Pod'", [cluster]) == "10000"
     assert env.psql_value("SELECT findings FROM inventory_snapshots WHERE snapshot_id = %s",
-                          [sid]) == str(2000 * 8 + 100)
+                          [sid]) == str(2000 * 6 + 100)
     assert elapsed < 30

@@ -5,8 +5,10 @@ jobs, usage, report, static files, row-level security, and a log scan for secret
 Tests of one module share a portal, a database and two tenants (alice and bob); they run in
 file order and the last one greps the portal's log for every secret used here."""
 import json
+import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,7 +16,17 @@ import requests
 from kubeapi import ADMIN_TOKEN, SCOPED_TOKEN, SECRETS_TOKEN, WRITER_TOKEN, KubeApi
 
 PASSWORD = "correct horse battery staple 42"
-SECRETS = {"passwords": [PASSWORD], "keys": [], "tokens": [], "cluster": [SCOPED_TOKEN]}
+SECRETS = {"passwords": [PASSWORD], "keys": [], "tokens": [],
+           "cluster": [SCOPED_TOKEN, ADMIN_TOKEN, SECRETS_TOKEN, WRITER_TOKEN, "not-a-token"]}
+ROUTES_C = Path(__file__).resolve().parents[2] / "services" / "portal" / "routes.c"
+PUBLIC = {("POST", "/api/v1/signup"), ("POST", "/api/v1/login")}
+
+
+def api_routes():
+    """(method, path) of every /api/v1 route registered in routes.c, {id} filled in."""
+    found = re.findall(r'\{"([A-Z]+)", "(/api/v1/[^"]*)", portal_\w+\}', ROUTES_C.read_text())
+    assert len(found) > 20
+    return [(m, p.replace("{id}", str(uuid.uuid4()))) for m, p in found]
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +167,18 @@ def test_csrf_required_for_cookie_writes(portal, alice):
     assert alice.req("DELETE", "/email-recipients?email=ops@example.com").status_code == 204
 
 
-def test_missing_or_wrong_auth_is_401(portal):
-    for method, path in (("GET", "/api/v1/clusters"), ("POST", "/api/v1/clusters"),
-                         ("GET", "/api/v1/findings"), ("GET", "/api/v1/usage"),
-                         ("POST", "/api/v1/webhooks"), ("POST", "/api/v1/fuzz-jobs"),
-                         ("GET", "/api/v1/onboarding/manifest.yaml"), ("GET", "/api/v1/session")):
+def test_csrf_required_on_every_cookie_write(portal, alice):
+    writes = [(m, p) for m, p in api_routes() if m != "GET" and (m, p) not in PUBLIC]
+    assert len(writes) >= 12
+    for method, path in writes:
+        r = portal.request(method, path, json={}, cookies={"vigil_session": alice.cookie})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "csrf", (method, path)
+
+
+def test_missing_or_wrong_auth_is_401_everywhere(portal):
+    for method, path in api_routes():
+        if (method, path) in PUBLIC:
+            continue
         err(portal.request(method, path), 401, "unauthorized")
         err(portal.request(method, path, headers={"Authorization": "Bearer vgk_wrong"}), 401)
         err(portal.request(method, path, headers={"Authorization": "Basic abc"}), 401)
@@ -362,6 +381,27 @@ def test_cluster_cross_tenant_is_404_and_rls_lists(kube, alice, bob, env):
     err(bob.get("/clusters/not-a-uuid"), 404)
     assert [c["id"] for c in bob.get("/clusters").json()["clusters"]] == [CLUSTERS["bob"]]
     assert env.psql_value("SELECT count(*) FROM clusters") == "2"
+
+
+def test_cluster_reviewed_in_every_namespace(kube, alice):
+    """RoleBindings show only in their namespace's SelfSubjectRulesReview: one review per
+    namespace the token can list."""
+    ns = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "uid": n}}
+          for n in ("default", "kube-system", "shop")]
+    kube.control("data", resource="namespaces", items=ns)
+    kube.control("reset")
+    try:
+        r = alice.post("/clusters", json=cluster_body(kube, "multi-ns"))
+        assert r.status_code == 201, r.text
+        SECRETS["tokens"].append(r.json()["ingest_token"])
+        posts = [q for q in kube.requests() if q["method"] == "POST"
+                 and "selfsubjectrulesreviews" in q["path"]]
+        assert len(posts) == 3
+        assert any(q["method"] == "GET" and q["path"].startswith("/api/v1/namespaces")
+                   for q in kube.requests())
+        assert alice.req("DELETE", f"/clusters/{r.json()['cluster_id']}").status_code == 204
+    finally:
+        kube.control("data", resource="namespaces", items=[])
 
 
 def test_cluster_sync_publishes(env, alice):
@@ -634,6 +674,45 @@ def test_fuzz_job_target_policy(alice, bob):
     r = alice.post("/fuzz-jobs", json={"base_url": "http://127.0.0.1:18099/", "identities": ident,
                                        "api_ids": [APIS["bob"][0]]})
     assert "not yours" in err(r, 400)
+
+
+def test_target_domain_proof_makes_a_host_fuzzable(bob, alice, tmp_path, free_port):
+    import subprocess
+    import sys
+    port = free_port()
+    srv = subprocess.Popen(["/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+                            str(port), "--directory", str(tmp_path)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        host = f"127.0.0.1:{port}"
+        job = {"base_url": f"http://{host}/", "identities": [{"name": "u", "headers": {}}]}
+        assert "verified target domain" in err(bob.post("/fuzz-jobs", json=job), 403)
+        r = bob.post("/target-domains", json={"host": host})
+        assert r.status_code == 201, r.text
+        dom = r.json()
+        assert dom["verified"] is False and dom["challenge_path"].endswith(dom["id"])
+        err(bob.post("/target-domains", json={"host": host}), 409)
+        err(bob.post("/target-domains", json={"host": "bad host!"}), 400)
+        time.sleep(0.3)  # http.server start
+        assert "404" in err(bob.post(f"/target-domains/{dom['id']}/verify"), 400,
+                            "challenge_failed")
+        challenge = tmp_path / ".well-known" / "vigil-challenge"
+        challenge.mkdir(parents=True)
+        (challenge / dom["id"]).write_text("wrong")
+        assert "does not contain" in err(bob.post(f"/target-domains/{dom['id']}/verify"), 400)
+        (challenge / dom["id"]).write_text(dom["token"] + "\n")
+        err(alice.post(f"/target-domains/{dom['id']}/verify"), 404)
+        r = bob.post(f"/target-domains/{dom['id']}/verify")
+        assert r.status_code == 200 and r.json()["verified"] is True, r.text
+        assert bob.get("/target-domains").json()["domains"][0]["verified"] is True
+        assert alice.get("/target-domains").json()["domains"] == []
+        assert bob.post("/fuzz-jobs", json=job).status_code == 202
+        err(alice.req("DELETE", f"/target-domains/{dom['id']}"), 404)
+        assert bob.req("DELETE", f"/target-domains/{dom['id']}").status_code == 204
+        err(bob.post("/fuzz-jobs", json=job), 403)
+    finally:
+        srv.terminate()
+        srv.wait(5)
 
 
 @pytest.mark.parametrize("body,words", [

@@ -1,15 +1,17 @@
 """Browser test of the portal's web page (issue 3): playwright-core driving Debian's Chromium.
 
 Starts the portal (serving services/portal/www) and the stand-in Kubernetes API, then runs
-tests/browser/portal.spec.mjs with node. The script signs up (checking keyboard order and
-labels first), logs out, checks the wrong-password message, logs in, opens "Connect a
-cluster", sees the manifest, gets an over-privileged token refused, connects the stand-in
-cluster with the scoped token and sees the ingest token and the Fluent Bit snippet, then the
-clusters list, findings (written for the tenant as the report service would; filtered and
-one resolved through the page), the API inventory, usage and a phone-sized view. Each step saves a screenshot under
-tests/artifacts/screenshots/portal-*.png; the test fails when any step fails or a
-screenshot is missing.
+tests/browser/portal.spec.mjs with node. The script checks the keyboard order and labels of
+the sign-up form, signs up, logs out, checks the duplicate-account and wrong-password
+messages, logs in, opens "Connect a cluster", sees the manifest, gets an over-privileged
+token refused, connects the stand-in cluster with the scoped token and sees the ingest token
+and the Fluent Bit snippet, then the clusters list, the findings (written for the tenant as
+the report service would; filtered, one resolved through the page), the API inventory,
+webhooks and email recipients, usage and a phone-sized view. Each step saves tests/artifacts/screenshots/portal-NN-*.png;
+the test fails when any step fails, a screenshot is missing, or the portal's log holds a
+secret the run used. docs/portal-web.md describes the steps.
 """
+import json
 import os
 import re
 import shutil
@@ -27,10 +29,9 @@ SCRIPT = BROWSER_DIR / "portal.spec.mjs"
 SHOTS = REPO / "tests" / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 STEPS = [
-    "signup-keyboard", "signup-api-key", "logout", "signup-duplicate", "wrong-password",
-    "login",
+    "signup-keyboard", "signup-api-key", "logout", "signup-duplicate", "wrong-password", "login",
     "connect-manifest", "connect-over-privileged", "connect-ingest-token", "clusters",
-    "findings", "api-inventory", "usage", "phone-connect",
+    "openapi-spec", "findings", "api-inventory", "notifications", "usage", "phone-connect",
 ]
 
 
@@ -58,14 +59,19 @@ def portal(start_service):
     return start_service("portal", {"VIGIL_PORTAL_WWW": str(REPO / "services/portal/www")})
 
 
-def test_snippets_unit():
-    """The Fluent Bit / Istio / APIClarity snippet generators (tests/browser/snippets.test.mjs)."""
+@pytest.mark.parametrize("script, summary", [
+    ("snippets.test.mjs", "snippets: 9 tests passed"),
+    ("client.test.mjs", "client: 12 tests passed"),
+])
+def test_page_modules_unit(script, summary):
+    """Node unit tests of the page's modules: the Fluent Bit / Istio / APIClarity snippets,
+    and the API client (CSRF header, retry, errors) with its text helpers."""
     node = shutil.which("node")
     assert node, "node is not installed (apt-get install nodejs)"
-    proc = subprocess.run([node, str(BROWSER_DIR / "snippets.test.mjs")], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run([node, str(BROWSER_DIR / script)], capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "snippets: 9 tests passed" in proc.stdout
+    assert summary in proc.stdout, proc.stdout
 
 
 def test_static_page_served(portal):
@@ -92,7 +98,7 @@ def test_static_page_served(portal):
 def test_browser_flow(env, portal, kube, tmp_path):
     node = _node()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in list(SHOTS.glob("portal-*.png")) + list(SHOTS.glob("FAILED-*.png")):
+    for old in SHOTS.glob("portal-*.png"):
         old.unlink()
     ca_file = tmp_path / "kube-ca.pem"
     ca_file.write_text(kube.ca_pem)
@@ -108,6 +114,7 @@ def test_browser_flow(env, portal, kube, tmp_path):
         # the findings and API endpoints the report and inventory services would write
         "SEED_DATABASE_URL": env.database_url,
         "PSQL": PSQL,
+        "SECRETS_FILE": str(tmp_path / "secrets.json"),
     })
     for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
         node_env.pop(proxy, None)
@@ -120,11 +127,19 @@ def test_browser_flow(env, portal, kube, tmp_path):
     assert proc.returncode == 0, f"browser test failed:\n{output}\nportal log tail:\n" + \
         "\n".join(portal.log_text().splitlines()[-20:])
     assert "browser test passed" in output
-    shots = sorted(p.name for p in SHOTS.glob("portal-*.png"))
+    shots = sorted(p.name for p in SHOTS.glob("portal-[0-9]*.png"))
     for number, step in enumerate(STEPS, 1):
         name = f"portal-{number:02d}-{step}.png"
         assert name in shots, f"missing screenshot {name}; have {shots}"
         assert (SHOTS / name).stat().st_size > 5000, f"{name} is suspiciously small"
+    # no secret the browser sent or saw is in the portal's log
+    seen = json.loads((tmp_path / "secrets.json").read_text())
+    assert seen["api_key"].startswith("vgk_") and seen["ingest_token"].startswith("vgi_")
+    log_text = portal.log_text()
+    for name, value in [*seen.items(), ("cluster token", SCOPED_TOKEN),
+                        ("admin token", ADMIN_TOKEN)]:
+        assert value and value not in log_text, f"the portal log holds the {name}"
+        assert value not in output, f"the browser test output holds the {name}"
     # the page really verified the credential against the stand-in API server
     reviews = [r for r in kube.requests() if "selfsubjectrulesreviews" in r.get("path", "")]
     assert len(reviews) >= 2, f"expected two SelfSubjectRulesReviews, saw {kube.requests()}"

@@ -28,7 +28,7 @@ def kube(tmp_path_factory):
 @pytest.fixture(scope="module")
 def strict(start_service):
     return start_service("portal", {"VIGIL_ALLOW_PRIVATE_TARGETS": "0", "VIGIL_DEV_MODE": "0",
-                                    "VIGIL_LOGIN_MAX_FAILURES_IP": "3"})
+                                    "VIGIL_LOGIN_MAX_FAILURES_IP": "3", "VIGIL_PORTAL_WORKERS": "1"})
 
 
 def signup(portal, email):
@@ -110,3 +110,20 @@ def test_secure_cookie_over_tls(env, start_service, tmp_path, free_port):
     assert r.status_code == 201, r.text
     cookie = r.headers["Set-Cookie"]
     assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_busy_when_password_workers_are_taken(strict, env):
+    """VIGIL_PORTAL_WORKERS=1: concurrent signups beyond the limit get 503 + Retry-After
+    instead of piling up threads (each scrypt takes 32 MiB)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        return requests.post(strict.url + "/api/v1/signup", timeout=20, json={
+            "email": env.unique_email(f"busy{i}"), "password": PASSWORD, "organization": "B"})
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(one, range(6)))
+    codes = sorted(r.status_code for r in answers)
+    assert 201 in codes and 503 in codes, codes
+    busy = next(r for r in answers if r.status_code == 503)
+    assert busy.headers["Retry-After"] == "1" and busy.json()["error"]["code"] == "busy"
+    assert set(codes) <= {201, 503}

@@ -136,7 +136,10 @@ static void test_chunker(void)
     ingest_chunker ch = {.snapshot_id = "11111111-2222-4333-8444-555555555555",
                          .tenant_id = "11111111-2222-4333-8444-555555555555",
                          .cluster_id = "11111111-2222-4333-8444-555555555555",
-                         .max_items = 4, .max_bytes = 1 << 20, .emit = sink_emit, .arg = &s};
+                         .max_items = 4,
+                         .max_bytes = 1 << 20,
+                         .emit = sink_emit,
+                         .arg = &s};
     json_t *item = json_pack("{s:{s:s}}", "metadata", "uid", "x");
     for (int i = 0; i < 10; i++) {
         CHECK_INT_EQ(ingest_chunker_add(&ch, "pods", item), 0);

@@ -75,8 +75,7 @@ static void test_wrong_shapes_named(void)
     expect_error("kube-hunter", "{\"nodes\":[],\"services\":[]}", "vulnerabilities");
     expect_error("kube-hunter", "{\"nodes\":[],\"services\":[],\"vulnerabilities\":[1]}",
                  "vulnerabilities[0]");
-    expect_error("kubeaudit", "{\"AuditResultName\":\"x\",\"level\":\"error\"}\nnope\n",
-                 "line 2");
+    expect_error("kubeaudit", "{\"AuditResultName\":\"x\",\"level\":\"error\"}\nnope\n", "line 2");
     expect_error("kubeaudit", "\n\n", "no result lines");
     expect_error("trivy", "{\"ClusterName\":\"c\"}", "Resources");
     expect_error("trivy", "{\"ClusterName\":\"c\",\"Resources\":{}}", "not an array");

@@ -115,8 +115,8 @@ static void test_body_level_errors(void)
 static void test_batches_are_valid_envelopes(void)
 {
     char body[8192];
-    snprintf(body, sizeof body, "[%s,%s,%s,%s,%s]", ENVOY_HTTP, APICLARITY, ENVOY_TCP,
-             ENVOY_HTTP, ENVOY_DASHES);
+    snprintf(body, sizeof body, "[%s,%s,%s,%s,%s]", ENVOY_HTTP, APICLARITY, ENVOY_TCP, ENVOY_HTTP,
+             ENVOY_DASHES);
     ingest_trace_set set;
     CHECK_INT_EQ(parse(body, &set), 0);
     char **msgs = NULL;
@@ -182,15 +182,15 @@ static void test_fast_scanner_agrees_with_jansson(void)
 {
     static const char *const cases[] = {
         "{\"authority\":\"h\",\"duration\":12}",
-        "{\"authority\":\"h\\u0041\"}",            /* \u escape: fallback */
-        "{\"authority\":\"h\\n\"}",                /* escape in a field: fallback */
+        "{\"authority\":\"h\\u0041\"}",              /* \u escape: fallback */
+        "{\"authority\":\"h\\n\"}",                  /* escape in a field: fallback */
         "{\"other\":\"x\\ty\",\"authority\":\"h\"}", /* escape elsewhere: fine */
-        "{\"authority\":\"\xc3\xa9\"}",             /* valid 2-byte UTF-8 */
-        "{\"authority\":\"\xc0\xaf\"}",             /* overlong */
-        "{\"authority\":\"\xed\xa0\x80\"}",         /* encoded surrogate */
-        "{\"authority\":\"\xf4\x90\x80\x80\"}",     /* above U+10FFFF */
-        "{\"authority\":\"\xf0\x9f\x98\x80\"}",     /* emoji */
-        "{\"authority\":\"a\tb\"}",                /* raw control character */
+        "{\"authority\":\"\xc3\xa9\"}",              /* valid 2-byte UTF-8 */
+        "{\"authority\":\"\xc0\xaf\"}",              /* overlong */
+        "{\"authority\":\"\xed\xa0\x80\"}",          /* encoded surrogate */
+        "{\"authority\":\"\xf4\x90\x80\x80\"}",      /* above U+10FFFF */
+        "{\"authority\":\"\xf0\x9f\x98\x80\"}",      /* emoji */
+        "{\"authority\":\"a\tb\"}",                  /* raw control character */
         "{\"authority\":\"h\",\"duration\":01}",
         "{\"authority\":\"h\",\"duration\":1.}",
         "{\"authority\":\"h\",\"duration\":-}",

@@ -20,8 +20,8 @@ static json_t *item(const char *format, const char *record_json)
 
 static void test_envoy_internal(void)
 {
-    json_t *it = item("envoy",
-                      "{\"start_time\":\"2024-05-01T10:00:00.123Z\",\"method\":\"GET\","
+    json_t *it =
+        item("envoy", "{\"start_time\":\"2024-05-01T10:00:00.123Z\",\"method\":\"GET\","
                       "\"path\":\"/status/418?x=1\",\"protocol\":\"HTTP/1.1\","
                       "\"response_code\":418,\"response_flags\":\"-\",\"bytes_received\":0,"
                       "\"bytes_sent\":135,\"duration\":4,\"upstream_service_time\":\"3\","
@@ -50,11 +50,12 @@ static void test_envoy_external_and_outbound(void)
 {
     char err[128];
     api_record rec;
-    json_t *ext = item("envoy", "{\"method\":\"POST\",\"path\":\"/api/v1/orders\","
-                                "\"response_code\":201,\"authority\":\"shop.example.com\","
-                                "\"upstream_cluster\":\"outbound|8080||shop.shop.svc.cluster.local\","
-                                "\"downstream_remote_address\":\"10.0.0.5:40000\","
-                                "\"x_forwarded_for\":\"81.2.69.142, 10.0.0.5\"}");
+    json_t *ext =
+        item("envoy", "{\"method\":\"POST\",\"path\":\"/api/v1/orders\","
+                      "\"response_code\":201,\"authority\":\"shop.example.com\","
+                      "\"upstream_cluster\":\"outbound|8080||shop.shop.svc.cluster.local\","
+                      "\"downstream_remote_address\":\"10.0.0.5:40000\","
+                      "\"x_forwarded_for\":\"81.2.69.142, 10.0.0.5\"}");
     CHECK_INT_EQ(api_record_parse(ext, &rec, err, sizeof err), 0);
     CHECK_INT_EQ(rec.cls, API_CLASS_EXTERNAL);
     CHECK_STR_EQ(rec.source, "external");
@@ -80,10 +81,11 @@ static void test_envoy_external_and_outbound(void)
     CHECK_STR_EQ(rec.service, "api.github.com");
     CHECK_INT_EQ(rec.cls, API_CLASS_OUTBOUND);
     json_decref(se);
-    json_t *plain = item("envoy", "{\"method\":\"GET\",\"path\":\"/v1/rates\",\"response_code\":200,"
-                                  "\"authority\":\"rates.example.org\","
-                                  "\"upstream_cluster\":\"PassthroughCluster\","
-                                  "\"downstream_remote_address\":\"10.244.1.9:33002\"}");
+    json_t *plain =
+        item("envoy", "{\"method\":\"GET\",\"path\":\"/v1/rates\",\"response_code\":200,"
+                      "\"authority\":\"rates.example.org\","
+                      "\"upstream_cluster\":\"PassthroughCluster\","
+                      "\"downstream_remote_address\":\"10.244.1.9:33002\"}");
     CHECK_INT_EQ(api_record_parse(plain, &rec, err, sizeof err), 0);
     CHECK_INT_EQ(rec.cls, API_CLASS_OUTBOUND);
     CHECK(!rec.tls);
@@ -107,16 +109,16 @@ static json_t *apiclarity(const char *method, const char *path, const char *auth
     char *rq = req_body ? b64(req_body) : NULL, *rs = resp_body ? b64(resp_body) : NULL;
     json_t *headers = json_pack("[{s:s,s:s}]", "key", "content-type", "value", "application/json");
     if (auth != NULL) {
-        json_array_append_new(headers, json_pack("{s:s,s:s}", "key", "Authorization", "value",
-                                                 auth));
+        json_array_append_new(headers,
+                              json_pack("{s:s,s:s}", "key", "Authorization", "value", auth));
     }
     json_t *rec = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:{s:o,s:s?,s:b,s:I}},s:{s:s,s:{s:[],s:s?,s:b,s:I}}}",
         "requestID", "r-1", "scheme", "http", "destinationAddress", "10.96.3.4:8080",
         "destinationNamespace", "bank", "sourceAddress", "10.244.2.7:41000", "request", "method",
         method, "path", path, "host", "accounts", "common", "headers", headers, "body", rq,
-        "truncatedBody", 0, "time", (json_int_t)1700000000000, "response", "statusCode", status, "common",
-        "headers", "body", rs, "truncatedBody", 0, "time", (json_int_t)1700000000025);
+        "truncatedBody", 0, "time", (json_int_t)1700000000000, "response", "statusCode", status,
+        "common", "headers", "body", rs, "truncatedBody", 0, "time", (json_int_t)1700000000025);
     free(rq);
     free(rs);
     return json_pack("{s:s,s:o}", "format", "apiclarity", "record", rec);
@@ -154,7 +156,8 @@ static void test_detectors(void)
     CHECK_INT_EQ(api_sensitive_scan(p, strlen(p)), API_SENS_PHONE);
     const char *j = "token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln";
     CHECK_INT_EQ(api_sensitive_scan(j, strlen(j)), API_SENS_JWT);
-    const char *k = "{\"key\":\"sk_live_4eC39HqLyjWDarjtT1zdp7dc\",\"aws\":\"AKIAIOSFODNN7EXAMPLE\"}";
+    const char *k =
+        "{\"key\":\"sk_live_4eC39HqLyjWDarjtT1zdp7dc\",\"aws\":\"AKIAIOSFODNN7EXAMPLE\"}";
     CHECK_INT_EQ(api_sensitive_scan(k, strlen(k)), API_SENS_APIKEY);
     const char *iban = "{\"iban\":\"DE89370400440532013000\"}";
     CHECK_INT_EQ(api_sensitive_scan(iban, strlen(iban)), API_SENS_IBAN);
@@ -184,9 +187,8 @@ static void test_formats_and_schema(void)
     CHECK(json_object_get(json_object_get(props, "email"), "format") == NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(props, "extra"), "type")),
                  "boolean");
-    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(props, "tags"),
-                                                                   "items"),
-                                                   "type")),
+    CHECK_STR_EQ(json_string_value(json_object_get(
+                     json_object_get(json_object_get(props, "tags"), "items"), "type")),
                  "string");
     json_decref(a);
     json_decref(b);

@@ -62,6 +62,8 @@ static void test_basic_templates(void)
     CHECK_STR_EQ(learn(t, "/"), "/");
     CHECK_STR_EQ(learn(t, "//users//44/"), "/users/{userId}");
     CHECK_STR_EQ(learn(t, "/a/1/2"), "/a/{aId}/{aId2}");
+    CHECK_STR_EQ(learn(t, "/a/1/2/3"), "/a/{aId}/{aId2}/{aId3}");
+    CHECK_STR_EQ(learn(t, "/files/x{y}"), "/files/x_y_"); /* braces never reach a template */
     api_tree_destroy(t);
 }
 
@@ -83,11 +85,10 @@ static void on_repoint(const char *from, const char *to, void *arg)
 
 static void test_cardinality_merge(void)
 {
-    static const char *const names[] = {"alice", "bob", "carol", "dave", "erin", "frank",
-                                        "grace", "heidi", "ivan", "judy", "mallory", "niaj",
-                                        "olivia", "peggy", "rupert", "sybil", "trent", "victor",
-                                        "walter", "xena", "yolanda", "zoe", "arthur", "bella",
-                                        "cyril", "dora"};
+    static const char *const names[] = {
+        "alice",  "bob",     "carol",   "dave",   "erin",   "frank",  "grace", "heidi", "ivan",
+        "judy",   "mallory", "niaj",    "olivia", "peggy",  "rupert", "sybil", "trent", "victor",
+        "walter", "xena",    "yolanda", "zoe",    "arthur", "bella",  "cyril", "dora"};
     api_tree *t = api_tree_new();
     repoints rp = {0};
     char out[API_TEMPLATE_MAX], path[128];
@@ -142,12 +143,12 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
-static const char *const adjectives[] = {"blue", "quick", "silent", "golden", "rapid", "bright",
-                                         "calm", "wild", "smart", "bold", "green", "lucky",
-                                         "north", "urban", "happy", "solid", "prime", "cosy"};
-static const char *const nouns[] = {"running", "shoes", "river", "falcon", "labs", "garden",
-                                    "systems", "coffee", "studio", "works", "forest", "jacket",
-                                    "lamp", "harbor", "pixel", "orchard", "summit", "anchor"};
+static const char *const adjectives[] = {"blue",  "quick", "silent", "golden", "rapid", "bright",
+                                         "calm",  "wild",  "smart",  "bold",   "green", "lucky",
+                                         "north", "urban", "happy",  "solid",  "prime", "cosy"};
+static const char *const nouns[] = {"running", "shoes",  "river",  "falcon",  "labs",   "garden",
+                                    "systems", "coffee", "studio", "works",   "forest", "jacket",
+                                    "lamp",    "harbor", "pixel",  "orchard", "summit", "anchor"};
 
 /* Writes a realistic value for a path parameter schema. */
 static void gen_value(const json_t *schema, char *out, size_t cap)
@@ -157,8 +158,8 @@ static void gen_value(const json_t *schema, char *out, size_t cap)
     const char *pattern = json_string_value(json_object_get(schema, "pattern"));
     uint64_t r = rnd();
     if (format != NULL && strcmp(format, "uuid") == 0) {
-        snprintf(out, cap, "%08x-%04x-4%03x-a%03x-%012llx", (unsigned)r, (unsigned)(r >> 32) & 0xffff,
-                 (unsigned)(r >> 48) & 0xfff, (unsigned)rnd() & 0xfff,
+        snprintf(out, cap, "%08x-%04x-4%03x-a%03x-%012llx", (unsigned)r,
+                 (unsigned)(r >> 32) & 0xffff, (unsigned)(r >> 48) & 0xfff, (unsigned)rnd() & 0xfff,
                  (unsigned long long)(rnd() & 0xffffffffffffULL));
     } else if (format != NULL && strcmp(format, "email") == 0) {
         snprintf(out, cap, "%s.%s%u@example-%s.com", adjectives[r % 18], nouns[(r >> 8) % 18],

@@ -77,6 +77,7 @@ static char *finding_lines(const inv_findings *f)
 
 static const char *const expected[] = {
     "VGL-CM-001 ConfigMap/shop/web-config data[DB_PASSWORD]",
+    "VGL-CM-001 ConfigMap/shop/web-config data[apiKey]",
     "VGL-MESH-001 PeerAuthentication/istio-system/default spec.mtls.mode",
     "VGL-MESH-002 Mesh/istio-system/mesh-wide mTLS spec.mtls.mode",
     "VGL-MESH-003 DestinationRule/shop/reviews-plain spec.trafficPolicy.tls.mode",
@@ -120,6 +121,7 @@ static const char *const expected[] = {
     "VGL-POD-015 Deployment/shop/web spec.template.spec.automountServiceAccountToken",
     "VGL-POD-016 Deployment/shop/web spec.template.spec.serviceAccountName",
     "VGL-POD-017 Deployment/shop/web spec.template.spec.containers[0].env[0].value",
+    "VGL-POD-017 Deployment/shop/web spec.template.spec.containers[0].env[3].value",
     "VGL-RBAC-001 ClusterRoleBinding//alice-admin subjects[0]",
     "VGL-RBAC-002 ClusterRole//ops-wildcard rules[0]",
     "VGL-RBAC-003 Role/shop/secret-reader rules[0]",
@@ -300,7 +302,7 @@ static void test_finding_data_shape(void)
         CHECK(strlen(kobj_str0(d, "remediation")) > 10);
         /* evidence never carries a credential's value */
         char *ev = json_dumps(json_object_get(d, "evidence"), 0);
-        CHECK(strstr(ev, "hunter2") == NULL);
+        CHECK(strstr(ev, "hunter2") == NULL && strstr(ev, "s3cr3t") == NULL);
         free(ev);
         json_decref(d);
     }
@@ -312,6 +314,37 @@ static void test_finding_data_shape(void)
     inv_model_destroy(m);
 }
 
+static void test_credential_names(void)
+{
+    static const char *const yes[] = {"DB_PASSWORD",           "password",        "clientSecret",
+                                      "GITHUB_TOKEN",          "api-key",         "apiKey",
+                                      "AWS_SECRET_ACCESS_KEY", "ssh.private.key", "SMTP_PASS",
+                                      "db.credentials"};
+    static const char *const no[] = {"PASSWORD_MIN_LENGTH",
+                                     "TOKEN_TTL",
+                                     "SECRET_NAME",
+                                     "PASSWORD_FILE",
+                                     "PWD",
+                                     "KEY",
+                                     "monkey",
+                                     "LOG_LEVEL",
+                                     "tokenizer",
+                                     "BYPASS",
+                                     ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (!kobj_name_is_credential(yes[i])) {
+            fprintf(stderr, "  not a credential name: %s\n", yes[i]);
+        }
+        CHECK(kobj_name_is_credential(yes[i]));
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        if (kobj_name_is_credential(no[i])) {
+            fprintf(stderr, "  taken for a credential name: %s\n", no[i]);
+        }
+        CHECK(!kobj_name_is_credential(no[i]));
+    }
+}
+
 int main(void)
 {
     RUN(test_fixture_exact_findings);
@@ -319,5 +352,6 @@ int main(void)
     RUN(test_mesh_wide_strict_and_no_mesh);
     RUN(test_uncontrolled_not_analysed);
     RUN(test_finding_data_shape);
+    RUN(test_credential_names);
     return harness_report("inventory_posture");
 }

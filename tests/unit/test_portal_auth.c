@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../services/portal/domains.h"
 #include "../../services/portal/findings.h"
 #include "../../services/portal/fuzzjobs.h"
 #include "../../services/portal/kube_verify.h"
@@ -35,11 +36,17 @@ static void test_password_default_cost_and_malformed(void)
     CHECK(h != NULL && strncmp(h, "scrypt$32768$8$1$", 17) == 0);
     CHECK(portal_password_verify("twelve chars!", h));
     free(h);
-    static const char *const bad[] = {
-        NULL, "", "bcrypt$x", "scrypt$", "scrypt$1000$8$1$c2FsdHNhbHQ$aGFzaA",
-        "scrypt$1024$8$1$!!!$aGFzaA", "scrypt$1024$8$1$c2FsdHNhbHQ$c2hvcnQ",
-        "scrypt$2097152$8$1$c2FsdHNhbHQ$aGFzaA", "scrypt$1024$99$1$c2FsdHNhbHQ$aGFzaA",
-        "scrypt$0$8$1$c2FsdHNhbHQ$aGFzaA", "scrypt$1024$8$1$c2FsdHNhbHQ"};
+    static const char *const bad[] = {NULL,
+                                      "",
+                                      "bcrypt$x",
+                                      "scrypt$",
+                                      "scrypt$1000$8$1$c2FsdHNhbHQ$aGFzaA",
+                                      "scrypt$1024$8$1$!!!$aGFzaA",
+                                      "scrypt$1024$8$1$c2FsdHNhbHQ$c2hvcnQ",
+                                      "scrypt$2097152$8$1$c2FsdHNhbHQ$aGFzaA",
+                                      "scrypt$1024$99$1$c2FsdHNhbHQ$aGFzaA",
+                                      "scrypt$0$8$1$c2FsdHNhbHQ$aGFzaA",
+                                      "scrypt$1024$8$1$c2FsdHNhbHQ"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(!portal_password_verify("anything at all", bad[i]));
     }
@@ -57,15 +64,16 @@ static json_t *review(const char *rules_json)
 
 static void test_classifier_read_only_accepted(void)
 {
-    json_t *bad = review(
-        "{\"resourceRules\":["
-        "{\"verbs\":[\"create\"],\"apiGroups\":[\"authorization.k8s.io\"],"
-        "\"resources\":[\"selfsubjectaccessreviews\",\"selfsubjectrulesreviews\"]},"
-        "{\"verbs\":[\"create\"],\"apiGroups\":[\"authentication.k8s.io\"],"
-        "\"resources\":[\"selfsubjectreviews\"]},"
-        "{\"verbs\":[\"get\",\"list\",\"watch\"],\"apiGroups\":[\"\"],"
-        "\"resources\":[\"pods\",\"configmaps\"]}],"
-        "\"nonResourceRules\":[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/api\",\"/version\"]}]}");
+    json_t *bad =
+        review("{\"resourceRules\":["
+               "{\"verbs\":[\"create\"],\"apiGroups\":[\"authorization.k8s.io\"],"
+               "\"resources\":[\"selfsubjectaccessreviews\",\"selfsubjectrulesreviews\"]},"
+               "{\"verbs\":[\"create\"],\"apiGroups\":[\"authentication.k8s.io\"],"
+               "\"resources\":[\"selfsubjectreviews\"]},"
+               "{\"verbs\":[\"get\",\"list\",\"watch\"],\"apiGroups\":[\"\"],"
+               "\"resources\":[\"pods\",\"configmaps\"]}],"
+               "\"nonResourceRules\":[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/api\",\"/"
+               "version\"]}]}");
     CHECK_INT_EQ(json_array_size(bad), 0);
     json_decref(bad);
 }
@@ -84,11 +92,12 @@ static void test_classifier_over_privileged(void)
     CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(bad, 0), "reason")),
                  "reads Secrets");
     json_decref(bad);
-    bad = review("{\"resourceRules\":[{\"verbs\":[\"get\",\"create\",\"delete\"],\"apiGroups\":"
-                 "[\"\"],\"resources\":[\"pods\"]},{\"verbs\":[\"create\"],\"apiGroups\":"
-                 "[\"\"],\"resources\":[\"pods/exec\"]},{\"verbs\":[\"create\"],"
-                 "\"apiGroups\":[\"authorization.k8s.io\"],\"resources\":[\"selfsubjectrulesreviews\","
-                 "\"subjectaccessreviews\"]}]}");
+    bad = review(
+        "{\"resourceRules\":[{\"verbs\":[\"get\",\"create\",\"delete\"],\"apiGroups\":"
+        "[\"\"],\"resources\":[\"pods\"]},{\"verbs\":[\"create\"],\"apiGroups\":"
+        "[\"\"],\"resources\":[\"pods/exec\"]},{\"verbs\":[\"create\"],"
+        "\"apiGroups\":[\"authorization.k8s.io\"],\"resources\":[\"selfsubjectrulesreviews\","
+        "\"subjectaccessreviews\"]}]}");
     CHECK_INT_EQ(json_array_size(bad), 3);
     CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(bad, 0), "reason")),
                  "write access (create, delete)");
@@ -189,12 +198,29 @@ static void test_filters_and_hosts(void)
     CHECK(portal_url_hostkey("http://user@host/") == NULL);
     json_t *doc = json_loads("{\"servers\":[{\"url\":\"https://{env}.example.com\",\"variables\":"
                              "{\"env\":{\"default\":\"prod\"}}},{\"url\":\"https://prod.example."
-                             "com/v2\"},{\"url\":\"/x\"}]}", 0, NULL);
+                             "com/v2\"},{\"url\":\"/x\"}]}",
+                             0, NULL);
     json_t *hosts = portal_spec_hosts(doc);
     CHECK_INT_EQ(json_array_size(hosts), 1);
     CHECK_STR_EQ(json_string_value(json_array_get(hosts, 0)), "prod.example.com");
     json_decref(hosts);
     json_decref(doc);
+}
+
+static void test_domain_hosts(void)
+{
+    CHECK(portal_domain_host_valid("api.example.com"));
+    CHECK(portal_domain_host_valid("api.example.com:8443"));
+    CHECK(portal_domain_host_valid("127.0.0.1:80"));
+    CHECK(!portal_domain_host_valid("API.example.com"));
+    CHECK(!portal_domain_host_valid("api.example.com:"));
+    CHECK(!portal_domain_host_valid("api.example.com:99999"));
+    CHECK(!portal_domain_host_valid("api.example.com:80/x"));
+    CHECK(!portal_domain_host_valid("a..b"));
+    CHECK(!portal_domain_host_valid(".a"));
+    CHECK(!portal_domain_host_valid("a b"));
+    CHECK(!portal_domain_host_valid("user@host"));
+    CHECK(!portal_domain_host_valid(""));
 }
 
 static void test_spec_parse_errors(void)
@@ -217,7 +243,8 @@ static void test_fuzz_request(void)
     char err[300];
     json_t *body = json_loads("{\"base_url\":\"http://a.example:8080/x\",\"identities\":[{\"name\":"
                               "\"u\",\"headers\":{\"Authorization\":\"Bearer t\"}}],"
-                              "\"categories\":[\"api1:2023\",\"INJECTION\",\"API10\"]}", 0, NULL);
+                              "\"categories\":[\"api1:2023\",\"INJECTION\",\"API10\"]}",
+                              0, NULL);
     json_t *req = portal_fuzz_request_parse(body, err, sizeof err);
     CHECK(req != NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(req, "host")), "a.example:8080");
@@ -229,7 +256,8 @@ static void test_fuzz_request(void)
     json_decref(req);
     json_decref(body);
     body = json_loads("{\"base_url\":\"http://a.example/\",\"identities\":[],"
-                      "\"categories\":[\"API0\"]}", 0, NULL);
+                      "\"categories\":[\"API0\"]}",
+                      0, NULL);
     CHECK(portal_fuzz_request_parse(body, err, sizeof err) == NULL);
     CHECK(strstr(err, "identities") != NULL);
     json_decref(body);
@@ -244,6 +272,7 @@ int main(void)
     RUN(test_manifest);
     RUN(test_static_paths);
     RUN(test_filters_and_hosts);
+    RUN(test_domain_hosts);
     RUN(test_spec_parse_errors);
     RUN(test_fuzz_request);
     return harness_report("test_portal_auth");

@@ -8,6 +8,7 @@
 
 #include "../jwt.h"
 #include "../payloads.h"
+#include "../redact.h"
 #include "checks.h"
 #include "vigil/alloc.h"
 
@@ -24,7 +25,8 @@ const fz_check_def fz_defs_api2[] = {
       "The anonymous request gets the same 2xx answer as the authenticated one",
       "Require and verify credentials on every secured operation (deny by default)."),
     D("API2-AUTH-002", "Invalid token accepted", "critical", "high",
-      "Sends a bearer token whose signature was altered (or a random token)",
+      "Sends the identity's credentials altered: its JWT with a changed signature, other "
+      "tokens, keys and cookies replaced by random values",
       "The altered token gets the same 2xx answer as the valid one while no token is refused",
       "Verify the token signature (and issuer/audience) on every request."),
     D("API2-AUTH-003", "Expired token accepted", "high", "high",
@@ -72,18 +74,57 @@ static void set_bearer(fz_req *req, const char *token)
     free(v);
 }
 
+/* A request carrying the identity's headers with every credential replaced by an invalid one
+ * (a JWT with an altered signature, else a random value); NULL when it has no credential. */
+static fz_req *invalid_credentials_req(fz_ctx *ctx, int u, const char *url)
+{
+    const fz_identity *id = &ctx->tgt->ids[u];
+    fz_req *req = fz_ctx_req(ctx, "GET", url, fz_ctx_anon(ctx));
+    int replaced = 0;
+    for (int i = 0; i < id->nheaders; i++) {
+        const char *line = id->headers[i];
+        size_t n = strcspn(line, ":");
+        char *name = vg_strndup(line, n);
+        if (!fz_header_is_secret(name)) {
+            fz_req_add_header(req, line);
+        } else if (strcasecmp(name, "Authorization") == 0 && id->jwt != NULL) {
+            char *bad = fz_jwt_tamper(id->jwt);
+            set_bearer(req, bad);
+            free(bad);
+            replaced++;
+        } else {
+            char *bad = fz_payload_marker("vigil-invalid-");
+            bool bearer = strcasestr(line + n, "bearer ") != NULL;
+            char *value = bearer ? vg_asprintf("Bearer %s", bad) : vg_strdup(bad);
+            fz_req_set_header(req, name, value);
+            free(value);
+            free(bad);
+            replaced++;
+        }
+        free(name);
+    }
+    req->identity = id->name;
+    if (replaced == 0) {
+        fz_req_destroy(req);
+        return NULL;
+    }
+    return req;
+}
+
 static void invalid_token_probe(fz_ctx *ctx, int u, fz_req **ok, const fz_endpoint **eps, size_t n,
                                 auth_ref *ref)
 {
     fz_req **bad = vg_calloc(n + 1, sizeof *bad);
-    const fz_identity *id = &ctx->tgt->ids[u];
-    char *tampered = id->jwt ? fz_jwt_tamper(id->jwt) : fz_payload_marker("vigil-invalid-");
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        bad[i] = fz_ctx_req(ctx, "GET", ok[i]->url, u);
-        set_bearer(bad[i], tampered);
+        fz_req *req = invalid_credentials_req(ctx, u, ok[i]->url);
+        if (req == NULL) {
+            break;
+        }
+        bad[m++] = req;
     }
-    fz_run(ctx, bad, n);
-    for (size_t i = 0; i < n; i++) {
+    fz_run(ctx, bad, m);
+    for (size_t i = 0; i < m; i++) {
         if (fz_is_2xx(bad[i]) && fz_same_answer(bad[i], ok[i])) {
             fz_finding f = {.def = &fz_defs_api2[1],
                             .method = "GET",
@@ -96,8 +137,7 @@ static void invalid_token_probe(fz_ctx *ctx, int u, fz_req **ok, const fz_endpoi
             ref->url = vg_strdup(ok[i]->url);
         }
     }
-    free(tampered);
-    fz_reqs_free(bad, n);
+    fz_reqs_free(bad, m);
     free(bad);
 }
 
@@ -147,10 +187,12 @@ static void missing_auth(fz_ctx *ctx, int u, auth_ref *ref)
     free(okeps);
 }
 
+/* The forged token alone: no other credential of the identity (cookies, API keys) is sent. */
 static void token_probe(fz_ctx *ctx, int u, const auth_ref *ref, const char *token,
                         const fz_check_def *def, const char *detail)
 {
-    fz_req *req = fz_ctx_req(ctx, "GET", ref->url, u);
+    fz_req *req = fz_ctx_req(ctx, "GET", ref->url, fz_ctx_anon(ctx));
+    req->identity = ctx->tgt->ids[u].name;
     set_bearer(req, token);
     fz_engine_send(ctx->eng, req);
     if (fz_is_2xx(req)) {

@@ -6,7 +6,7 @@
 
 #include "vigil/util.h"
 
-static const char *const sens_names[API_SENS_KINDS] = {"email", "phone", "card", "ssn",
+static const char *const sens_names[API_SENS_KINDS] = {"email", "phone",  "card", "ssn",
                                                        "jwt",   "apikey", "iban"};
 
 const char *api_sensitive_name(unsigned bit)
@@ -90,8 +90,8 @@ static unsigned digits_at(const char *s, size_t len, size_t i, size_t *end)
     while (j < len && nd < sizeof d) {
         if (isdigit((unsigned char)s[j])) {
             d[nd++] = s[j++];
-        } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < len && isdigit((unsigned char)s[j + 1]) &&
-                   (sep == 0 || sep == s[j])) {
+        } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < len &&
+                   isdigit((unsigned char)s[j + 1]) && (sep == 0 || sep == s[j])) {
             sep = s[j++];
             seps++;
         } else {
@@ -149,15 +149,27 @@ typedef struct key_prefix {
 } key_prefix;
 
 static const key_prefix key_prefixes[] = {
-    {"sk_live_", 16}, {"sk_test_", 16}, {"rk_live_", 16}, {"pk_live_", 16}, {"AKIA", 16},
-    {"ASIA", 16},     {"ghp_", 30},     {"gho_", 30},     {"github_pat_", 30},
-    {"xoxb-", 20},    {"xoxp-", 20},    {"AIza", 30},     {"glpat-", 20},
-    {"SG.", 40},      {"vgk_", 40},     {"vgi_", 40},     {NULL, 0}};
+    {"sk_live_", 16}, {"sk_test_", 16}, {"rk_live_", 16}, {"pk_live_", 16},    {"AKIA", 16},
+    {"ASIA", 16},     {"ghp_", 30},     {"gho_", 30},     {"github_pat_", 30}, {"xoxb-", 20},
+    {"xoxp-", 20},    {"AIza", 30},     {"glpat-", 20},   {"SG.", 40},         {"vgk_", 40},
+    {"vgi_", 40},     {NULL, 0}};
 
 static bool apikey_at(const char *s, size_t len, size_t i)
 {
-    if (strchr("srpAgxSv", s[i]) == NULL || s[i] == '\0' ||
-        (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))) {
+    switch (s[i]) { /* first letters of the known prefixes */
+    case 's':
+    case 'r':
+    case 'p':
+    case 'A':
+    case 'g':
+    case 'x':
+    case 'S':
+    case 'v':
+        break;
+    default:
+        return false;
+    }
+    if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_')) {
         return false;
     }
     for (size_t k = 0; key_prefixes[k].prefix != NULL; k++) {
@@ -166,8 +178,8 @@ static bool apikey_at(const char *s, size_t len, size_t i)
             continue;
         }
         size_t j = i + pl;
-        while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '-' ||
-                           s[j] == '.')) {
+        while (j < len &&
+               (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '-' || s[j] == '.')) {
             j++;
         }
         if (j - i - pl >= key_prefixes[k].min_rest) {
@@ -302,7 +314,8 @@ const char *api_string_format(const char *s, size_t len)
         }
     }
     const char *at = memchr(s, '@', len);
-    if (at != NULL && at > s && memchr(s, ' ', len) == NULL && email_at(s, len, (size_t)(at - s), 1)) {
+    if (at != NULL && at > s && memchr(s, ' ', len) == NULL &&
+        email_at(s, len, (size_t)(at - s), 1)) {
         return "email";
     }
     if (ipv4_valid(s, len)) {
@@ -462,8 +475,8 @@ static bool is_jwt(const char *s)
 
 static bool query_has_key(const char *query)
 {
-    static const char *const names[] = {"api_key=", "apikey=", "api-key=", "access_token=",
-                                        "key=", "token=", NULL};
+    static const char *const names[] = {
+        "api_key=", "apikey=", "api-key=", "access_token=", "key=", "token=", NULL};
     for (size_t i = 0; names[i] != NULL && query != NULL; i++) {
         const char *p = strstr(query, names[i]);
         if (p != NULL && (p == query || p[-1] == '&')) {

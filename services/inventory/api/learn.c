@@ -10,7 +10,7 @@
 #include "vigil/alloc.h"
 #include "vigil/util.h"
 
-const double api_hist_bounds[API_HIST_BUCKETS] = {1,   2,    5,    10,   20,    50,  100,
+const double api_hist_bounds[API_HIST_BUCKETS] = {1,   2,   5,    10,   20,   50,    100,
                                                   200, 500, 1000, 2000, 5000, 10000, 1e300};
 
 typedef struct tree_slot {
@@ -32,6 +32,14 @@ struct api_batch {
     api_repoint *repoints;
     size_t nrepoints, repointcap;
 };
+
+/* Copies src into dst[cap] (truncated, always terminated). */
+static void scopy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 static uint64_t fnv(uint64_t h, const char *s)
 {
@@ -194,9 +202,9 @@ static api_endpoint_agg *ep_find(api_batch *b, const char *service, const char *
         return NULL;
     }
     api_endpoint_agg *e = vg_calloc(1, sizeof *e);
-    snprintf(e->service, sizeof e->service, "%s", service);
-    snprintf(e->method, sizeof e->method, "%s", method);
-    snprintf(e->tmpl, sizeof e->tmpl, "%s", tmpl);
+    scopy(e->service, sizeof e->service, service);
+    scopy(e->method, sizeof e->method, method);
+    scopy(e->tmpl, sizeof e->tmpl, tmpl);
     e->auth = "unknown";
     if (b->neps == b->epcap) {
         b->epcap = b->epcap ? b->epcap * 2 : 64;
@@ -324,8 +332,8 @@ static api_edge_agg *edge_find(api_batch *b, const char *source, const char *des
         h = (h + 1) & m;
     }
     api_edge_agg *e = vg_calloc(1, sizeof *e);
-    snprintf(e->source, sizeof e->source, "%s", source);
-    snprintf(e->destination, sizeof e->destination, "%s", dest);
+    scopy(e->source, sizeof e->source, source);
+    scopy(e->destination, sizeof e->destination, dest);
     if (b->nedges == b->edgecap) {
         b->edgecap = b->edgecap ? b->edgecap * 2 : 32;
         b->edges = vg_realloc(b->edges, b->edgecap * sizeof *b->edges);
@@ -337,8 +345,9 @@ static api_edge_agg *edge_find(api_batch *b, const char *source, const char *des
         b->edgeidx = vg_calloc(b->edgeidx_cap, sizeof *b->edgeidx);
         for (size_t i = 0; i < b->nedges; i++) {
             size_t mm = b->edgeidx_cap - 1;
-            size_t hh = fnv(fnv(14695981039346656037ULL, b->edges[i]->source),
-                            b->edges[i]->destination) & mm;
+            size_t hh =
+                fnv(fnv(14695981039346656037ULL, b->edges[i]->source), b->edges[i]->destination) &
+                mm;
             while (b->edgeidx[hh] != 0) {
                 hh = (hh + 1) & mm;
             }
@@ -355,7 +364,7 @@ static void edge_add(api_batch *b, const api_record *rec, const char *ts)
     api_edge_agg *e = edge_find(b, rec->source, rec->service);
     e->cls = rec->cls;
     if (rec->src_principal[0] != '\0') {
-        snprintf(e->principal, sizeof e->principal, "%s", rec->src_principal);
+        scopy(e->principal, sizeof e->principal, rec->src_principal);
     }
     e->calls++;
     if (rec->status >= 500 || (rec->status == 0 && rec->method != NULL)) {
@@ -371,14 +380,41 @@ static void edge_add(api_batch *b, const api_record *rec, const char *ts)
 
 /* ---- APIClarity headers and bodies ---- */
 
-static const char *const skip_headers[] = {
-    "host", "user-agent", "accept", "accept-encoding", "accept-language", "content-length",
-    "connection", "authorization", "cookie", "set-cookie", "x-request-id", "traceparent",
-    "tracestate", "date", "server", "vary", "cache-control", "pragma", "keep-alive",
-    "transfer-encoding", "x-envoy-upstream-service-time", "x-envoy-attempt-count",
-    "x-envoy-decorator-operation", "x-envoy-peer-metadata", "x-envoy-peer-metadata-id",
-    "x-forwarded-for", "x-forwarded-proto", "x-forwarded-client-cert", "x-b3-traceid",
-    "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "etag", "last-modified", NULL};
+static const char *const skip_headers[] = {"host",
+                                           "user-agent",
+                                           "accept",
+                                           "accept-encoding",
+                                           "accept-language",
+                                           "content-length",
+                                           "connection",
+                                           "authorization",
+                                           "cookie",
+                                           "set-cookie",
+                                           "x-request-id",
+                                           "traceparent",
+                                           "tracestate",
+                                           "date",
+                                           "server",
+                                           "vary",
+                                           "cache-control",
+                                           "pragma",
+                                           "keep-alive",
+                                           "transfer-encoding",
+                                           "x-envoy-upstream-service-time",
+                                           "x-envoy-attempt-count",
+                                           "x-envoy-decorator-operation",
+                                           "x-envoy-peer-metadata",
+                                           "x-envoy-peer-metadata-id",
+                                           "x-forwarded-for",
+                                           "x-forwarded-proto",
+                                           "x-forwarded-client-cert",
+                                           "x-b3-traceid",
+                                           "x-b3-spanid",
+                                           "x-b3-parentspanid",
+                                           "x-b3-sampled",
+                                           "etag",
+                                           "last-modified",
+                                           NULL};
 
 static json_t *bodies_of(api_endpoint_agg *e)
 {
@@ -580,7 +616,7 @@ void api_batch_add(api_batch *b, const api_record *rec, const char *ts)
     }
     api_endpoint_agg *e = ep_find(b, rec->service, method, tmpl, true);
     if (e->count == 0) {
-        snprintf(e->host, sizeof e->host, "%s", rec->host);
+        scopy(e->host, sizeof e->host, rec->host);
         e->cls = rec->cls;
         e->tls = rec->tls;
     }
@@ -626,8 +662,8 @@ json_t *api_endpoint_sensitive(const api_endpoint_agg *ep)
     for (int w = 0; w < 3; w++) {
         for (int k = 0; k < API_SENS_KINDS; k++) {
             if (sets[w] & (1u << k)) {
-                json_array_append_new(a, json_pack("{s:s,s:s}", "kind",
-                                                   api_sensitive_name(1u << k), "where", where[w]));
+                json_array_append_new(a, json_pack("{s:s,s:s}", "kind", api_sensitive_name(1u << k),
+                                                   "where", where[w]));
             }
         }
     }

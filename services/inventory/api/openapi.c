@@ -9,8 +9,8 @@
 
 static bool method_ok(const char *m)
 {
-    static const char *const ok[] = {"get",     "put",  "post",  "delete",
-                                     "options", "head", "patch", "trace", NULL};
+    static const char *const ok[] = {"get",  "put",   "post",  "delete", "options",
+                                     "head", "patch", "trace", NULL};
     for (size_t i = 0; ok[i] != NULL; i++) {
         if (strcasecmp(m, ok[i]) == 0) {
             return true;
@@ -123,12 +123,11 @@ static json_t *security_of(const char *auth, json_t *schemes)
         scheme = json_pack("{s:s,s:s}", "type", "http", "scheme", "bearer");
     } else if (strcmp(auth, "jwt") == 0) {
         name = "jwtAuth";
-        scheme = json_pack("{s:s,s:s,s:s}", "type", "http", "scheme", "bearer", "bearerFormat",
-                           "JWT");
+        scheme =
+            json_pack("{s:s,s:s,s:s}", "type", "http", "scheme", "bearer", "bearerFormat", "JWT");
     } else if (strcmp(auth, "apikey") == 0) {
         name = "apiKeyAuth";
-        scheme = json_pack("{s:s,s:s,s:s}", "type", "apiKey", "in", "header", "name",
-                           "X-API-Key");
+        scheme = json_pack("{s:s,s:s,s:s}", "type", "apiKey", "in", "header", "name", "X-API-Key");
     } else if (strcmp(auth, "none") == 0) {
         return json_array(); /* explicitly unauthenticated */
     } else {
@@ -152,12 +151,11 @@ static json_t *operation_of(const json_t *ep, const char *method, const char *tm
     json_object_set_new(op, "parameters", params);
     const json_t *req = json_object_get(schema, "request_body");
     if (req != NULL) {
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:{s:{s:O}}}", "content", "application/json", "schema",
-                                      req));
+        json_object_set_new(
+            op, "requestBody",
+            json_pack("{s:{s:{s:O}}}", "content", "application/json", "schema", req));
     }
-    json_object_set_new(op, "responses",
-                        responses_of(schema, json_object_get(ep, "status_codes")));
+    json_object_set_new(op, "responses", responses_of(schema, json_object_get(ep, "status_codes")));
     const char *auth = json_string_value(json_object_get(ep, "auth"));
     json_t *sec = security_of(auth != NULL ? auth : "unknown", schemes);
     if (sec != NULL) {

@@ -11,8 +11,9 @@
 
 const char *api_class_name(api_class cls)
 {
-    return cls == API_CLASS_EXTERNAL ? "external" : cls == API_CLASS_OUTBOUND ? "outbound"
-                                                                               : "internal";
+    return cls == API_CLASS_EXTERNAL   ? "external"
+           : cls == API_CLASS_OUTBOUND ? "outbound"
+                                       : "internal";
 }
 
 /* A string field, with Envoy's "-" placeholder and empty strings read as absent. */
@@ -72,9 +73,9 @@ static void addr_only(const char *addr, char *out, size_t cap)
 }
 
 static const char *const public_tlds[] = {
-    "com", "net", "org", "io", "dev", "ai", "co", "app", "cloud", "us", "uk", "de", "fr", "eu",
-    "info", "biz", "me", "tv", "xyz", "tech", "nl", "jp", "cn", "in", "br", "ca", "au", "es",
-    "it", "se", "ch", "at", "be", "pl", "ru", "gov", "edu", "so", "sh", "gg", "ly", NULL};
+    "com",  "net", "org", "io", "dev", "ai",   "co", "app", "cloud", "us", "uk", "de", "fr", "eu",
+    "info", "biz", "me",  "tv", "xyz", "tech", "nl", "jp",  "cn",    "in", "br", "ca", "au", "es",
+    "it",   "se",  "ch",  "at", "be",  "pl",   "ru", "gov", "edu",   "so", "sh", "gg", "ly", NULL};
 
 static bool ends_with(const char *s, size_t len, const char *suffix)
 {
@@ -312,8 +313,9 @@ static int parse_envoy(const json_t *o, api_record *rec, char *errbuf, size_t er
     int ucport = 0;
     parse_upstream_cluster(fstr(f.ucluster), dir, sizeof dir, &ucport, ucname, sizeof ucname);
     if (authority == NULL && sni == NULL && ucname[0] == '\0' && uhost == NULL) {
-        snprintf(errbuf, errlen, "envoy record: no destination (authority, upstream_cluster, "
-                                 "requested_server_name or upstream_host)");
+        snprintf(errbuf, errlen,
+                 "envoy record: no destination (authority, upstream_cluster, "
+                 "requested_server_name or upstream_host)");
         return -1;
     }
     source_of(rec, fstr(f.peer), fstr(f.xff));
@@ -406,8 +408,18 @@ int api_record_parse(const json_t *item, api_record *rec, char *errbuf, size_t e
     rec->source[0] = rec->src_ns[0] = rec->src_principal[0] = rec->dst_ip[0] = '\0';
     rec->cls = API_CLASS_INTERNAL;
     rec->port = 0;
-    const char *format = json_string_value(json_object_get(item, "format"));
-    const json_t *o = json_object_get(item, "record");
+    const char *format = NULL;
+    const json_t *o = NULL;
+    /* a two-key object: walking it is cheaper than two hash lookups */
+    for (void *it = json_object_iter((json_t *)item); it != NULL;
+         it = json_object_iter_next((json_t *)item, it)) {
+        const char *key = json_object_iter_key(it);
+        if (strcmp(key, "format") == 0) {
+            format = json_string_value(json_object_iter_value(it));
+        } else if (strcmp(key, "record") == 0) {
+            o = json_object_iter_value(it);
+        }
+    }
     if (format == NULL || !json_is_object(o)) {
         snprintf(errbuf, errlen, "record item needs \"format\" and an object \"record\"");
         return -1;

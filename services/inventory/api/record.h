@@ -14,31 +14,31 @@ typedef enum { API_CLASS_INTERNAL = 0, API_CLASS_EXTERNAL, API_CLASS_OUTBOUND } 
 
 typedef struct api_record {
     api_format format;
-    const char *method;    /* NULL for opaque TCP/TLS connections */
-    const char *path;      /* with the query string; NULL for TCP/TLS */
+    const char *method; /* NULL for opaque TCP/TLS connections */
+    const char *path;   /* with the query string; NULL for TCP/TLS */
     size_t path_len;
-    const char *query;     /* after '?', or NULL */
-    int status;            /* 0 when unknown (TCP) */
+    const char *query; /* after '?', or NULL */
+    int status;        /* 0 when unknown (TCP) */
     double duration_ms;
-    const char *start_time;     /* RFC 3339 when given */
+    const char *start_time; /* RFC 3339 when given */
     const char *user_agent;
-    const char *protocol;       /* HTTP/1.1, HTTP/2, or NULL */
-    bool tls;                   /* the connection to the destination used TLS */
-    const json_t *req_headers;  /* APIClarity [{key,value}] or NULL */
+    const char *protocol;      /* HTTP/1.1, HTTP/2, or NULL */
+    bool tls;                  /* the connection to the destination used TLS */
+    const json_t *req_headers; /* APIClarity [{key,value}] or NULL */
     const json_t *resp_headers;
-    const char *req_body_b64;   /* APIClarity base64 bodies or NULL */
+    const char *req_body_b64; /* APIClarity base64 bodies or NULL */
     const char *resp_body_b64;
     /* attribution */
     api_class cls;
-    char service[256];     /* destination service (name.namespace) or external host */
-    char host[256];        /* authority as seen (host[:port]), lowercase */
-    char dst_ns[64];       /* destination namespace when known */
-    char src_ip[64];       /* the caller's address (no port) */
-    char source[256];      /* caller workload (name.namespace) when known, else address */
+    char service[256]; /* destination service (name.namespace) or external host */
+    char host[256];    /* authority as seen (host[:port]), lowercase */
+    char dst_ns[64];   /* destination namespace when known */
+    char src_ip[64];   /* the caller's address (no port) */
+    char source[256];  /* caller workload (name.namespace) when known, else address */
     char src_ns[64];
     char src_principal[200]; /* cluster.local/ns/<ns>/sa/<sa> when the model knows the caller */
     char dst_ip[64];         /* the destination address (upstream host) when known */
-    int port;              /* destination port when known */
+    int port;                /* destination port when known */
 } api_record;
 
 /* Fills rec from one {"format","record"} item of a trace.batch. Returns 0, or -1 with a

@@ -24,17 +24,15 @@ struct api_spec {
     size_t nops;
 };
 
-static const char *const http_methods[] = {"get",     "put",  "post",  "delete",
-                                           "options", "head", "patch", "trace", NULL};
+static const char *const http_methods[] = {"get",  "put",   "post",  "delete", "options",
+                                           "head", "patch", "trace", NULL};
 
 /* The path of the first servers URL ("https://h/api/" -> "/api"), "" when none. */
 static void base_path(const json_t *doc, char *out, size_t cap)
 {
     out[0] = '\0';
-    const char *url = json_string_value(json_object_get(json_array_get(json_object_get(doc,
-                                                                                        "servers"),
-                                                                       0),
-                                                        "url"));
+    const char *url = json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "servers"), 0), "url"));
     if (url == NULL) {
         return;
     }

@@ -10,6 +10,7 @@
 #include "spec.h"
 #include "vigil/alloc.h"
 #include "vigil/log.h"
+#include "vigil/util.h"
 
 /* ---- small helpers ---- */
 
@@ -34,8 +35,7 @@ static void ulong_str(char out[24], unsigned long long v)
 static int batch_claim(vg_db *db, api_store_job *job)
 {
     const char *p[3] = {job->tenant_id, job->cluster_id, NULL};
-    PGresult *res = vg_db_exec(db, "SELECT 1 FROM clusters WHERE tenant_id = $1 AND id = $2", 2,
-                               p);
+    PGresult *res = vg_db_exec(db, "SELECT 1 FROM clusters WHERE tenant_id = $1 AND id = $2", 2, p);
     if (res == NULL) {
         return -1;
     }
@@ -384,10 +384,10 @@ static void endpoint_findings(api_store_job *job, const api_endpoint_agg *ep, co
     const char *T = job->tenant_id, *C = job->cluster_id;
 #define EP_OBJ api_finding_endpoint_object(ep->service, ep->method, ep->tmpl, ep->host)
     if (v->shadow) {
-        json_array_append_new(job->findings,
-                              api_finding_new(T, C, &api_rule_shadow, EP_OBJ, uid, "path",
-                                              json_pack("{s:s,s:s}", "spec_id", v->spec_id,
-                                                        "reason", v->reason)));
+        json_array_append_new(
+            job->findings,
+            api_finding_new(T, C, &api_rule_shadow, EP_OBJ, uid, "path",
+                            json_pack("{s:s,s:s}", "spec_id", v->spec_id, "reason", v->reason)));
     }
     if (v->zombie) {
         json_array_append_new(
@@ -398,28 +398,26 @@ static void endpoint_findings(api_store_job *job, const api_endpoint_agg *ep, co
                                       "requests_in_batch", (json_int_t)ep->count)));
     }
     if (strcmp(auth, "none") == 0 && has_2xx(ep) && ep->cls != API_CLASS_OUTBOUND) {
-        const api_rule *r = ep->cls == API_CLASS_EXTERNAL ? &api_rule_unauth_external
-                                                          : &api_rule_unauth_internal;
-        json_array_append_new(job->findings,
-                              api_finding_new(T, C, r, EP_OBJ, uid, "security",
-                                              json_pack("{s:s,s:s,s:o}", "auth", "none", "class",
-                                                        api_class_name(ep->cls), "status_codes",
-                                                        status_json(ep))));
+        const api_rule *r =
+            ep->cls == API_CLASS_EXTERNAL ? &api_rule_unauth_external : &api_rule_unauth_internal;
+        json_array_append_new(
+            job->findings,
+            api_finding_new(T, C, r, EP_OBJ, uid, "security",
+                            json_pack("{s:s,s:s,s:o}", "auth", "none", "class",
+                                      api_class_name(ep->cls), "status_codes", status_json(ep))));
     }
     const unsigned url = ep->sens_path | ep->sens_query;
     if (url != 0) {
-        json_array_append_new(job->findings,
-                              api_finding_new(T, C, &api_rule_sensitive_url, EP_OBJ, uid, "url",
-                                              json_pack("{s:o,s:s}", "kinds", sens_kinds(url),
-                                                        "where", ep->sens_path ? "path"
-                                                                               : "query")));
+        json_array_append_new(
+            job->findings, api_finding_new(T, C, &api_rule_sensitive_url, EP_OBJ, uid, "url",
+                                           json_pack("{s:o,s:s}", "kinds", sens_kinds(url), "where",
+                                                     ep->sens_path ? "path" : "query")));
     }
     if (ep->sens_resp != 0) {
-        json_array_append_new(job->findings,
-                              api_finding_new(T, C, &api_rule_sensitive_response, EP_OBJ, uid,
-                                              "response",
-                                              json_pack("{s:o}", "kinds",
-                                                        sens_kinds(ep->sens_resp))));
+        json_array_append_new(
+            job->findings,
+            api_finding_new(T, C, &api_rule_sensitive_response, EP_OBJ, uid, "response",
+                            json_pack("{s:o}", "kinds", sens_kinds(ep->sens_resp))));
     }
 #undef EP_OBJ
 }
@@ -485,9 +483,9 @@ static int sens_union(json_t *set, const json_t *add)
     return added;
 }
 
-static int endpoint_write(vg_db *db, api_store_job *job, const api_endpoint_agg *ep,
-                          const char *id, const char *auth, const json_t *schema,
-                          const json_t *sens, const api_spec_verdict *v, char out_id[40])
+static int endpoint_write(vg_db *db, api_store_job *job, const api_endpoint_agg *ep, const char *id,
+                          const char *auth, const json_t *schema, const json_t *sens,
+                          const api_spec_verdict *v, char out_id[40])
 {
     char count[24], lat[32];
     ulong_str(count, ep->count);
@@ -495,11 +493,25 @@ static int endpoint_write(vg_db *db, api_store_job *job, const api_endpoint_agg 
     json_t *status = status_json(ep);
     char *sj = dumps(status), *schj = dumps(schema), *sensj = dumps(sens);
     json_decref(status);
-    const char *p[20] = {job->tenant_id, job->cluster_id, ep->service, ep->method, ep->tmpl,
-                         ep->host, api_class_name(ep->cls), ep->tls ? "https" : "http", auth,
-                         v->shadow ? "true" : "false", v->zombie ? "true" : "false", count, sj,
-                         schj, sensj, ep->first_seen[0] ? ep->first_seen : job->received_at,
-                         ep->last_seen[0] ? ep->last_seen : job->received_at, lat, v->spec_id,
+    const char *p[20] = {job->tenant_id,
+                         job->cluster_id,
+                         ep->service,
+                         ep->method,
+                         ep->tmpl,
+                         ep->host,
+                         api_class_name(ep->cls),
+                         ep->tls ? "https" : "http",
+                         auth,
+                         v->shadow ? "true" : "false",
+                         v->zombie ? "true" : "false",
+                         count,
+                         sj,
+                         schj,
+                         sensj,
+                         ep->first_seen[0] ? ep->first_seen : job->received_at,
+                         ep->last_seen[0] ? ep->last_seen : job->received_at,
+                         lat,
+                         v->spec_id,
                          v->operation};
     const char *sql =
         id == NULL
@@ -545,8 +557,8 @@ static void endpoint_event(api_store_job *job, const api_endpoint_agg *ep, const
 static int upsert_endpoint(vg_db *db, api_store_job *job, const api_endpoint_agg *ep,
                            const spec_set *specs)
 {
-    api_spec_verdict v = api_spec_judge(specs->specs, specs->n, ep->service, ep->host,
-                                        ep->method, ep->tmpl);
+    api_spec_verdict v =
+        api_spec_judge(specs->specs, specs->n, ep->service, ep->host, ep->method, ep->tmpl);
     json_t *schema = api_endpoint_schema(ep);
     json_t *sens = api_endpoint_sensitive(ep);
     ep_row row = {0};
@@ -588,44 +600,51 @@ out:
 
 /* ---- edges and outbound hosts ---- */
 
-static char *hist_array(const api_edge_agg *e)
+static json_t *edge_json(const api_store_job *job, const api_edge_agg *e)
 {
-    vg_buf b = {0};
-    vg_buf_puts(&b, "{");
+    json_t *hist = json_array();
     for (int i = 0; i < API_HIST_BUCKETS; i++) {
-        vg_buf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)e->hist[i]);
+        json_array_append_new(hist, json_integer((json_int_t)e->hist[i]));
     }
-    vg_buf_puts(&b, "}");
-    return vg_buf_steal(&b);
+    const char *first = e->first_seen[0] ? e->first_seen : job->received_at;
+    const char *last = e->last_seen[0] ? e->last_seen : job->received_at;
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s?,s:s?,s:s?}", "source", e->source,
+                     "destination", e->destination, "class", api_class_name(e->cls), "calls",
+                     (json_int_t)e->calls, "errors", (json_int_t)e->errors, "hist", hist,
+                     "first_seen", first, "last_seen", last, "principal",
+                     e->principal[0] ? e->principal : NULL);
 }
 
-static int upsert_edge(vg_db *db, api_store_job *job, const api_edge_agg *e)
+/* Every edge of the batch in one statement. */
+static int upsert_edges(vg_db *db, api_store_job *job)
 {
-    char calls[24], errors[24];
-    ulong_str(calls, e->calls);
-    ulong_str(errors, e->errors);
-    char *hist = hist_array(e);
-    const char *p[11] = {job->tenant_id, job->cluster_id, e->source, e->destination,
-                         api_class_name(e->cls), calls, errors, hist,
-                         e->first_seen[0] ? e->first_seen : job->received_at,
-                         e->last_seen[0] ? e->last_seen : job->received_at,
-                         e->principal[0] ? e->principal : NULL};
-    int rc = cmd(db,
-                 "INSERT INTO api_edges (tenant_id, cluster_id, source, destination, class, calls, "
-                 "errors, latency_hist, latency_ms, first_seen, last_seen, source_principal) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], "
-                 "api_hist_percentiles($8::bigint[]), coalesce($9::timestamptz, now()), "
-                 "coalesce($10::timestamptz, now()), $11) ON CONFLICT (tenant_id, cluster_id, "
-                 "source, destination) DO UPDATE SET class = EXCLUDED.class, calls = "
-                 "api_edges.calls + EXCLUDED.calls, errors = api_edges.errors + EXCLUDED.errors, "
-                 "latency_hist = api_hist_add(api_edges.latency_hist, EXCLUDED.latency_hist), "
-                 "latency_ms = api_hist_percentiles(api_hist_add(api_edges.latency_hist, "
-                 "EXCLUDED.latency_hist)), first_seen = least(api_edges.first_seen, "
-                 "EXCLUDED.first_seen), last_seen = greatest(api_edges.last_seen, "
-                 "EXCLUDED.last_seen), source_principal = coalesce(EXCLUDED.source_principal, "
-                 "api_edges.source_principal)",
-                 11, p);
-    free(hist);
+    json_t *rows = json_array();
+    for (size_t i = 0; i < api_batch_edges(job->batch); i++) {
+        json_array_append_new(rows, edge_json(job, api_batch_edge(job->batch, i)));
+    }
+    char *rj = dumps(rows);
+    json_decref(rows);
+    const char *p[3] = {job->tenant_id, job->cluster_id, rj};
+    int rc = cmd(
+        db,
+        "INSERT INTO api_edges (tenant_id, cluster_id, source, destination, class, calls, errors, "
+        "latency_hist, latency_ms, first_seen, last_seen, source_principal) SELECT $1, $2, "
+        "x.source, x.destination, x.class, x.calls, x.errors, h.a, api_hist_percentiles(h.a), "
+        "coalesce(x.first_seen, now()), coalesce(x.last_seen, now()), x.principal FROM "
+        "jsonb_to_recordset($3::jsonb) AS x(source text, destination text, class text, calls "
+        "bigint, errors bigint, hist jsonb, first_seen timestamptz, last_seen timestamptz, "
+        "principal text) CROSS JOIN LATERAL (SELECT array_agg(v::bigint ORDER BY n) AS a FROM "
+        "jsonb_array_elements_text(x.hist) WITH ORDINALITY AS e(v, n)) AS h ORDER BY "
+        "x.source, x.destination ON CONFLICT (tenant_id, cluster_id, source, destination) DO "
+        "UPDATE SET class = EXCLUDED.class, calls = api_edges.calls + EXCLUDED.calls, errors = "
+        "api_edges.errors + EXCLUDED.errors, latency_hist = api_hist_add(api_edges.latency_hist, "
+        "EXCLUDED.latency_hist), latency_ms = api_hist_percentiles(api_hist_add("
+        "api_edges.latency_hist, EXCLUDED.latency_hist)), first_seen = "
+        "least(api_edges.first_seen, EXCLUDED.first_seen), last_seen = "
+        "greatest(api_edges.last_seen, EXCLUDED.last_seen), source_principal = "
+        "coalesce(EXCLUDED.source_principal, api_edges.source_principal)",
+        3, p);
+    free(rj);
     return rc;
 }
 
@@ -647,8 +666,8 @@ static int upsert_outbound(vg_db *db, api_store_job *job, const api_edge_agg *e)
     char calls[24];
     ulong_str(calls, e->calls);
     bool plain = host_plaintext(job->batch, e->destination);
-    const char *p[6] = {job->tenant_id, job->cluster_id, e->destination, e->source,
-                        plain ? "true" : "false", calls};
+    const char *p[6] = {job->tenant_id, job->cluster_id,          e->destination,
+                        e->source,      plain ? "true" : "false", calls};
     PGresult *res = vg_db_exec(
         db,
         "WITH old AS (SELECT callers, plaintext FROM api_outbound_hosts WHERE tenant_id = $1 AND "
@@ -671,18 +690,17 @@ static int upsert_outbound(vg_db *db, api_store_job *job, const api_edge_agg *e)
     PQclear(res);
     json_t *obj = json_pack("{s:s}", "host", e->destination);
     if (callers_changed) {
-        json_array_append_new(job->findings,
-                              api_finding_new(job->tenant_id, job->cluster_id,
-                                              &api_rule_third_party, json_incref(obj),
-                                              e->destination, "host",
-                                              json_pack("{s:O}", "callers", callers)));
+        json_array_append_new(
+            job->findings, api_finding_new(job->tenant_id, job->cluster_id, &api_rule_third_party,
+                                           json_incref(obj), e->destination, "host",
+                                           json_pack("{s:O}", "callers", callers)));
     }
     if (plaintext && (!was_plain || callers_changed)) {
-        json_array_append_new(job->findings,
-                              api_finding_new(job->tenant_id, job->cluster_id, &api_rule_plaintext,
-                                              json_incref(obj), e->destination, "scheme",
-                                              json_pack("{s:s,s:O}", "scheme", "http", "callers",
-                                                        callers)));
+        json_array_append_new(
+            job->findings,
+            api_finding_new(job->tenant_id, job->cluster_id, &api_rule_plaintext, json_incref(obj),
+                            e->destination, "scheme",
+                            json_pack("{s:s,s:O}", "scheme", "http", "callers", callers)));
     }
     json_decref(obj);
     json_decref(callers);
@@ -733,8 +751,9 @@ static json_t *policy_build(const char *service, PGresult *edges, PGresult *meth
     for (int i = 0; i < PQntuples(methods); i++) {
         json_array_append_new(verbs, json_string(PQgetvalue(methods, i, 0)));
     }
-    json_t *to = json_array_size(verbs) > 0 ? json_pack("[{s:{s:o}}]", "operation", "methods", verbs)
-                                            : (json_decref(verbs), NULL);
+    json_t *to = json_array_size(verbs) > 0
+                     ? json_pack("[{s:{s:o}}]", "operation", "methods", verbs)
+                     : (json_decref(verbs), NULL);
     json_t *rules = json_array();
     const char *keys[3] = {"principals", "namespaces", "ipBlocks"};
     json_t *sets[3] = {principals, namespaces, ips};
@@ -749,19 +768,18 @@ static json_t *policy_build(const char *service, PGresult *edges, PGresult *meth
         json_decref(sets[k]);
     }
     json_decref(to);
-    json_t *meta = json_pack("{s:s,s:{s:s,s:s}}", "name", name, "labels",
-                             "app.kubernetes.io/managed-by", "vigil", "vigil.dev/generated",
-                             "observed-callers");
+    json_t *meta =
+        json_pack("{s:s,s:{s:s,s:s}}", "name", name, "labels", "app.kubernetes.io/managed-by",
+                  "vigil", "vigil.dev/generated", "observed-callers");
     char *pname = vg_asprintf("%s-observed-callers", name);
     json_object_set_new(meta, "name", json_string(pname));
     free(pname);
     if (ns[0] != '\0') {
         json_object_set_new(meta, "namespace", json_string(ns));
     }
-    return json_pack("{s:s,s:s,s:o,s:{s:{s:{s:s}},s:s,s:o}}", "apiVersion",
-                     "security.istio.io/v1", "kind", "AuthorizationPolicy", "metadata", meta,
-                     "spec", "selector", "matchLabels", "app", name, "action", "ALLOW", "rules",
-                     rules);
+    return json_pack("{s:s,s:s,s:o,s:{s:{s:{s:s}},s:s,s:o}}", "apiVersion", "security.istio.io/v1",
+                     "kind", "AuthorizationPolicy", "metadata", meta, "spec", "selector",
+                     "matchLabels", "app", name, "action", "ALLOW", "rules", rules);
 }
 
 static int update_policy(vg_db *db, api_store_job *job, const char *service)
@@ -772,12 +790,13 @@ static int update_policy(vg_db *db, api_store_job *job, const char *service)
                                  "tenant_id = $1 AND cluster_id = $2 AND destination = $3 ORDER "
                                  "BY source",
                                  3, p);
-    PGresult *methods = edges == NULL ? NULL
-                                      : vg_db_exec(db,
-                                                   "SELECT DISTINCT method FROM api_endpoints "
-                                                   "WHERE tenant_id = $1 AND cluster_id = $2 AND "
-                                                   "service = $3 AND method <> 'CONNECT' ORDER BY 1",
-                                                   3, p);
+    PGresult *methods = edges == NULL
+                            ? NULL
+                            : vg_db_exec(db,
+                                         "SELECT DISTINCT method FROM api_endpoints "
+                                         "WHERE tenant_id = $1 AND cluster_id = $2 AND "
+                                         "service = $3 AND method <> 'CONNECT' ORDER BY 1",
+                                         3, p);
     if (methods == NULL) {
         PQclear(edges);
         return -1;
@@ -790,12 +809,13 @@ static int update_policy(vg_db *db, api_store_job *job, const char *service)
     PQclear(edges);
     PQclear(methods);
     const char *q[5] = {job->tenant_id, job->cluster_id, service, pj, n};
-    int rc = cmd(db,
-                 "INSERT INTO api_policies (tenant_id, cluster_id, service, policy, callers) VALUES "
-                 "($1, $2, $3, $4::jsonb, $5) ON CONFLICT (tenant_id, cluster_id, service) DO "
-                 "UPDATE SET policy = EXCLUDED.policy, callers = EXCLUDED.callers, updated_at = "
-                 "now()",
-                 5, q);
+    int rc =
+        cmd(db,
+            "INSERT INTO api_policies (tenant_id, cluster_id, service, policy, callers) VALUES "
+            "($1, $2, $3, $4::jsonb, $5) ON CONFLICT (tenant_id, cluster_id, service) DO "
+            "UPDATE SET policy = EXCLUDED.policy, callers = EXCLUDED.callers, updated_at = "
+            "now()",
+            5, q);
     free(pj);
     return rc;
 }
@@ -867,13 +887,12 @@ static int write_endpoints(vg_db *db, api_store_job *job)
 static int write_edges(vg_db *db, api_store_job *job)
 {
     json_t *dests = json_object();
-    int rc = 0;
+    int rc = api_batch_edges(job->batch) > 0 ? upsert_edges(db, job) : 0;
     for (size_t i = 0; rc == 0 && i < api_batch_edges(job->batch); i++) {
         const api_edge_agg *e = api_batch_edge(job->batch, i);
-        rc = upsert_edge(db, job, e);
-        if (rc == 0 && e->cls == API_CLASS_OUTBOUND) {
+        if (e->cls == API_CLASS_OUTBOUND) {
             rc = upsert_outbound(db, job, e);
-        } else if (rc == 0) {
+        } else {
             json_object_set_new(dests, e->destination, json_true());
         }
     }
@@ -913,17 +932,41 @@ int api_store_apply(vg_db *db, api_store_job *job)
     if (claimed <= 0) {
         return claimed;
     }
+    int64_t t[8];
+    t[0] = vg_now_ms();
     if (attribute(db, job) != 0 || load_trees(db, job) != 0) {
         return -1;
     }
+    t[1] = vg_now_ms();
     for (size_t i = 0; i < job->nrecs; i++) {
         const api_record *rec = &job->recs[i];
         api_batch_add(job->batch, rec, rec->start_time ? rec->start_time : job->received_at);
     }
-    if (save_trees(db, job) != 0 || apply_repoints(db, job) != 0 ||
-        write_endpoints(db, job) != 0 || write_edges(db, job) != 0 || write_docs(db, job) != 0 ||
-        update_counters(db, job) != 0) {
+    t[2] = vg_now_ms();
+    if (save_trees(db, job) != 0 || apply_repoints(db, job) != 0) {
         return -1;
+    }
+    t[3] = vg_now_ms();
+    if (write_endpoints(db, job) != 0) {
+        return -1;
+    }
+    t[4] = vg_now_ms();
+    if (write_edges(db, job) != 0) {
+        return -1;
+    }
+    t[5] = vg_now_ms();
+    if (write_docs(db, job) != 0 || update_counters(db, job) != 0) {
+        return -1;
+    }
+    t[6] = vg_now_ms();
+    if (vg_log_threshold <= VG_LOG_DEBUG) {
+        char stages[160];
+        snprintf(stages, sizeof stages,
+                 "model+trees %lld, learn %lld, trees+repoints %lld, endpoints %lld, edges %lld, "
+                 "docs %lld",
+                 (long long)(t[1] - t[0]), (long long)(t[2] - t[1]), (long long)(t[3] - t[2]),
+                 (long long)(t[4] - t[3]), (long long)(t[5] - t[4]), (long long)(t[6] - t[5]));
+        vg_debug("trace batch stages (ms)", "stages", stages);
     }
     return 0;
 }

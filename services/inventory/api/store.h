@@ -21,14 +21,14 @@ typedef struct api_store_job {
     const char *received_at; /* fallback record time */
     api_record *recs;        /* parsed records (attribution refined in place) */
     size_t nrecs;
-    size_t rejected;         /* records that failed to parse */
+    size_t rejected; /* records that failed to parse */
     /* out */
-    bool duplicate;      /* the envelope was applied before: nothing changed */
-    bool no_cluster;     /* the cluster is gone: nothing to attribute */
-    size_t dropped;      /* records of uncontrolled workloads */
-    json_t *events;      /* api.endpoint data objects to publish */
-    json_t *findings;    /* finding.observed data objects to publish */
-    api_batch *batch;    /* owned by the job, freed by api_store_job_clear */
+    bool duplicate;   /* the envelope was applied before: nothing changed */
+    bool no_cluster;  /* the cluster is gone: nothing to attribute */
+    size_t dropped;   /* records of uncontrolled workloads */
+    json_t *events;   /* api.endpoint data objects to publish */
+    json_t *findings; /* finding.observed data objects to publish */
+    api_batch *batch; /* owned by the job, freed by api_store_job_clear */
 } api_store_job;
 
 /* Runs the whole batch on db inside the caller's transaction. Returns 0 or -1 (database

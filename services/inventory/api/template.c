@@ -9,14 +9,14 @@
 #include "vigil/alloc.h"
 
 typedef struct api_node {
-    char *seg;                 /* literal text (owned); NULL for the parameter child */
+    char *seg; /* literal text (owned); NULL for the parameter child */
     uint32_t seglen;
-    uint8_t kind;              /* api_seg_kind of a parameter node */
-    bool merged;               /* literal children beyond the threshold go to the parameter */
-    bool terminal;             /* a request path ends here */
+    uint8_t kind;  /* api_seg_kind of a parameter node */
+    bool merged;   /* literal children beyond the threshold go to the parameter */
+    bool terminal; /* a request path ends here */
     uint64_t hits;
-    struct api_node *param;    /* owned */
-    struct api_node **kids;    /* owned literal children */
+    struct api_node *param; /* owned */
+    struct api_node **kids; /* owned literal children */
     uint32_t nkids, cap;
 } api_node;
 
@@ -110,9 +110,10 @@ static bool word_in(const char *s, size_t len, const char *const *list)
 
 /* words with digits that are route names, not identifiers */
 static const char *const digit_words[] = {
-    "oauth2", "oauth1", "s3", "ipv4", "ipv6", "base64", "md5", "sha1", "sha256", "sha512",
-    "x509", "utf8", "http2", "k8s", "2fa", "b2b", "b2c", "e2e", "p2p", "i18n", "l10n", "h2",
-    "web3", "mp3", "mp4", "ec2", "openid2", "v1beta1", "v2beta1", NULL};
+    "oauth2", "oauth1", "s3",      "ipv4",    "ipv6",    "base64", "md5",  "sha1",
+    "sha256", "sha512", "x509",    "utf8",    "http2",   "k8s",    "2fa",  "b2b",
+    "b2c",    "e2e",    "p2p",     "i18n",    "l10n",    "h2",     "web3", "mp3",
+    "mp4",    "ec2",    "openid2", "v1beta1", "v2beta1", NULL};
 
 static bool is_identifier_like(const char *s, size_t len)
 {
@@ -186,12 +187,15 @@ api_seg_kind api_segment_classify(const char *seg, size_t len)
 }
 
 static const char *const keepwords[] = {
-    "me", "self", "current", "mine", "my", "new", "latest", "search", "count", "all", "export",
-    "import", "batch", "bulk", "stats", "statistics", "summary", "default", "settings", "config",
-    "profile", "health", "healthz", "readyz", "status", "login", "logout", "register", "signup",
-    "admin", "metrics", "recent", "popular", "featured", "trending", "top", "random", "first",
-    "last", "next", "previous", "info", "version", "openapi.json", "swagger.json", "docs",
-    "preferences", "notifications", "permissions", "roles", "members", "invitations", NULL};
+    "me",          "self",         "current",      "mine",        "my",          "new",
+    "latest",      "search",       "count",        "all",         "export",      "import",
+    "batch",       "bulk",         "stats",        "statistics",  "summary",     "default",
+    "settings",    "config",       "profile",      "health",      "healthz",     "readyz",
+    "status",      "login",        "logout",       "register",    "signup",      "admin",
+    "metrics",     "recent",       "popular",      "featured",    "trending",    "top",
+    "random",      "first",        "last",         "next",        "previous",    "info",
+    "version",     "openapi.json", "swagger.json", "docs",        "preferences", "notifications",
+    "permissions", "roles",        "members",      "invitations", NULL};
 
 bool api_segment_keepword(const char *seg, size_t len)
 {
@@ -365,7 +369,8 @@ static size_t render(const seg_view *v, int n, char *out)
     for (int i = 0; i < n && o < API_TEMPLATE_MAX - 70; i++) {
         out[o++] = '/';
         if (v[i].seg != NULL) {
-            size_t len = v[i].len < API_TEMPLATE_MAX - 70 - o ? v[i].len : API_TEMPLATE_MAX - 70 - o;
+            size_t len =
+                v[i].len < API_TEMPLATE_MAX - 70 - o ? v[i].len : API_TEMPLATE_MAX - 70 - o;
             for (size_t c = 0; c < len; c++) {
                 char ch = v[i].seg[c];
                 out[o++] = ch == '{' || ch == '}' ? '_' : ch; /* keep templates unambiguous */
@@ -382,11 +387,14 @@ static size_t render(const seg_view *v, int n, char *out)
         }
         char name[64];
         api_param_name(prev, prevlen, v[i].kind, name);
-        for (int k = 0, dup = 1; k < nnames; k++) {
+        size_t base = strlen(name);
+        base = base > 56 ? 56 : base;
+        for (int k = 0, dup = 1; k < nnames && dup < 99; k++) {
             if (strcmp(names[k], name) == 0) {
-                size_t nl = strlen(name);
-                dup = dup < 99 ? dup + 1 : 99;
-                snprintf(name + (nl > 56 ? 56 : nl), 8, "%d", dup);
+                dup++; /* userId, userId2, userId3, ... */
+                name[base] = (char)(dup >= 10 ? '0' + dup / 10 : '0' + dup);
+                name[base + 1] = dup >= 10 ? (char)('0' + dup % 10) : '\0';
+                name[base + 2] = '\0';
                 k = -1;
             }
         }
@@ -515,8 +523,7 @@ static uint64_t median_hits(const api_node *n)
 }
 
 /* Renders the new template of kp after the merge, walking from the parameter node. */
-static void render_new(const merge_ctx *mc, const api_node *param, const key_path *kp,
-                       char *out)
+static void render_new(const merge_ctx *mc, const api_node *param, const key_path *kp, char *out)
 {
     seg_view all[API_TEMPLATE_SEGMENTS + 1];
     int n = 0;
@@ -526,8 +533,8 @@ static void render_new(const merge_ctx *mc, const api_node *param, const key_pat
     const api_node *cur = param;
     view_of(cur, &all[n++]);
     for (int i = 1; i < kp->n && cur != NULL && n < API_TEMPLATE_SEGMENTS; i++) {
-        cur = kp->keys[i].seg != NULL ? find_kid(cur, kp->keys[i].seg, kp->keys[i].len)
-                                      : cur->param;
+        cur =
+            kp->keys[i].seg != NULL ? find_kid(cur, kp->keys[i].seg, kp->keys[i].len) : cur->param;
         if (cur != NULL) {
             view_of(cur, &all[n++]);
         }

@@ -11,13 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define API_TEMPLATE_MAX 1024     /* longest template produced (bytes, with NUL) */
-#define API_TEMPLATE_SEGMENTS 32  /* deeper paths end in one {rest} parameter */
-#define API_MERGE_THRESHOLD 24    /* distinct literal values at one position before merging */
+#define API_TEMPLATE_MAX 1024    /* longest template produced (bytes, with NUL) */
+#define API_TEMPLATE_SEGMENTS 32 /* deeper paths end in one {rest} parameter */
+#define API_MERGE_THRESHOLD 24   /* distinct literal values at one position before merging */
 
 typedef enum {
     API_SEG_LITERAL = 0,
-    API_SEG_ID,    /* integer, UUID, hex, ObjectId, mixed alphanumeric with digits */
+    API_SEG_ID, /* integer, UUID, hex, ObjectId, mixed alphanumeric with digits */
     API_SEG_EMAIL,
     API_SEG_DATE,
 } api_seg_kind;

@@ -18,8 +18,7 @@
 static vg_producer *g_producer; /* borrowed from the service */
 static vg_counter *g_accepted, *g_rejected, *g_dropped, *g_duplicates, *g_events, *g_findings;
 
-int api_inventory_init(const vg_base_conf *conf, vg_producer *producer, char *errbuf,
-                       size_t errlen)
+int api_inventory_init(const vg_base_conf *conf, vg_producer *producer, char *errbuf, size_t errlen)
 {
     (void)conf;
     if (producer == NULL) {
@@ -34,8 +33,8 @@ int api_inventory_init(const vg_base_conf *conf, vg_producer *producer, char *er
     g_dropped = vg_counter_get(name, help, "result=\"dropped_uncontrolled\"");
     g_duplicates = vg_counter_get("vigil_inventory_api_duplicate_batches_total",
                                   "trace.batch messages already applied (redeliveries)", NULL);
-    g_events = vg_counter_get("vigil_inventory_api_events_total",
-                              "api.endpoint events published", NULL);
+    g_events =
+        vg_counter_get("vigil_inventory_api_events_total", "api.endpoint events published", NULL);
     g_findings = vg_counter_get("vigil_inventory_api_findings_total",
                                 "finding.observed messages published by the API inventory", NULL);
     return 0;
@@ -145,15 +144,17 @@ vg_handle_result api_traces_handle(const vg_message *msg, vg_db *db, void *arg, 
     const char *received = json_string_value(json_object_get(env->data, "received_at"));
     struct timespec ts;
     tx.job.received_at = received != NULL && vg_time_parse(received, &ts) ? received : NULL;
+    int64_t t0 = vg_now_ms();
     int rc = vg_db_tx(db, NULL, traces_tx_run, &tx);
     if (rc == 0) {
         count_result(&tx);
-        char n[24], d[24];
+        char n[24], d[24], ms[24];
         snprintf(n, sizeof n, "%zu", tx.job.nrecs);
         snprintf(d, sizeof d, "%zu", tx.job.dropped);
-        vg_debug("trace batch applied", "tenant_id", env->tenant_id, "cluster_id",
-                 env->cluster_id, "records", n, "dropped", d, "duplicate",
-                 tx.job.duplicate ? "true" : "false");
+        snprintf(ms, sizeof ms, "%lld", (long long)(vg_now_ms() - t0));
+        vg_debug("trace batch applied", "tenant_id", env->tenant_id, "cluster_id", env->cluster_id,
+                 "records", n, "dropped", d, "duplicate", tx.job.duplicate ? "true" : "false",
+                 "ms", ms);
     } else {
         snprintf(errbuf, errlen, "%s", tx.err[0] ? tx.err : "trace batch transaction failed");
     }

@@ -35,12 +35,14 @@ export function describeStatus(status) {
     return words[status] || (status >= 500 ? 'the server had a problem' : `error ${status}`);
 }
 
-// One call to the API. Resolves to the parsed JSON (or text for non-JSON answers);
-// rejects with ApiError carrying the API's own message.
-export async function api(method, path, body, { retried = false, accept } = {}) {
+// One call to the API. body is sent as JSON, or as it is when contentType is given (an
+// uploaded document). Resolves to the parsed JSON (or text for non-JSON answers); rejects
+// with ApiError carrying the API's own message.
+export async function api(method, path, body, opts = {}) {
+    const { retried = false, accept, contentType } = opts;
     const headers = { Accept: accept || 'application/json' };
     if (body !== undefined) {
-        headers['Content-Type'] = 'application/json';
+        headers['Content-Type'] = contentType || 'application/json';
     }
     if (method !== 'GET' && csrfToken) {
         headers['X-CSRF-Token'] = csrfToken;
@@ -49,7 +51,7 @@ export async function api(method, path, body, { retried = false, accept } = {}) 
     try {
         res = await fetch(API + path, {
             method, headers, credentials: 'same-origin',
-            body: body === undefined ? undefined : JSON.stringify(body),
+            body: body === undefined || contentType ? body : JSON.stringify(body),
         });
     } catch (err) {
         throw new ApiError(0, 'network', 'Vigil cannot be reached. Check your connection.');
@@ -70,7 +72,7 @@ export async function api(method, path, body, { retried = false, accept } = {}) 
     const error = data && typeof data === 'object' ? data.error || {} : {};
     if (res.status === 403 && error.code === 'csrf' && !retried && csrfToken && csrfRefresh) {
         await csrfRefresh();              // the token changed (new session): retry once
-        return api(method, path, body, { retried: true, accept });
+        return api(method, path, body, { ...opts, retried: true });
     }
     const message = error.message || `Request failed: ${describeStatus(res.status)}.`;
     throw new ApiError(res.status, error.code || String(res.status), message, error);

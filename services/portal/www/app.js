@@ -6,15 +6,18 @@
 import {
     ApiError, api, itemsOf, nextCursorOf, setCsrf, setCsrfRefresh,
 } from './api.js';
+import { hideWebhookSecret, loadNotifications, wireNotifications } from './notifications.js';
 import { apiClaritySnippet, fluentBitSnippet, meshConfigSnippet } from './snippets.js';
+import { specsClustersChanged, wireSpecs } from './specs.js';
 import {
     $, announce, badge, busy, checkForm, clearAlert, copyFrom, el, field, formatTime,
-    offendingRules, showError, showOk, withBusy,
+    labelCells, offendingRules, showError, showOk, withBusy,
 } from './ui.js';
 
 const state = {
     session: null,        // the GET /api/v1/session answer, null when logged out
     findingsCursor: null,
+    findingsFilters: null, // URLSearchParams of the filters the list was loaded with
     apisCursor: null,
     manifestLoaded: false,
     ingestToken: '',
@@ -73,6 +76,7 @@ const VIEW_LOADERS = {
     connect: loadConnect,
     findings: () => loadFindings(false),
     apis: () => loadApis(false),
+    notifications: loadNotifications,
     usage: loadUsage,
 };
 
@@ -119,6 +123,9 @@ async function route() {
     }
     if (name !== 'connect') {
         resetConnect();                      // and so is an ingest token
+    }
+    if (name !== 'notifications') {
+        hideWebhookSecret();                 // and a webhook's signing secret
     }
     showView(name);
     showFlash();
@@ -246,6 +253,8 @@ async function loadClusters() {
     const clusters = itemsOf(data, 'clusters');
     const body = $('clusters-table').querySelector('tbody');
     body.replaceChildren(...clusters.map(clusterRow));
+    labelCells($('clusters-table'));
+    specsClustersChanged(clusters);
     $('clusters-empty').hidden = clusters.length > 0;
     $('clusters-table').hidden = clusters.length === 0;
     // A first inventory is being taken: look again shortly while the list is shown.
@@ -261,10 +270,11 @@ async function loadClusters() {
 function clusterRow(cluster) {
     const id = cluster.id || cluster.cluster_id;
     const status = cluster.status || 'pending';
-    const statusCell = el('td', {}, badge(status));
+    const statusBox = el('div', {}, badge(status));
     if (cluster.status_message) {
-        statusCell.append(el('span', { class: 'cell-note', text: cluster.status_message }));
+        statusBox.append(el('span', { class: 'cell-note', text: cluster.status_message }));
     }
+    const statusCell = el('td', {}, statusBox);
     const sync = el('button', { type: 'button', class: 'btn btn-small', text: 'Sync now' });
     sync.addEventListener('click', () => syncCluster(id, cluster.name, sync));
     const remove = el('button', { type: 'button', class: 'btn btn-small btn-danger',
@@ -443,16 +453,21 @@ function onTabKey(event) {
 
 const FINDING_STATUSES = ['open', 'resolved', 'suppressed'];
 
-function findingsQuery(cursor) {
-    const form = $('findings-filters');
-    const params = new URLSearchParams();
-    for (const name of ['severity', 'status', 'source']) {
-        if (field(form, name).value) {
-            params.set(name, field(form, name).value);
+// The query of a findings page: the filters as applied for the first page (a later change
+// of the form does not mix into "Load more"), plus the cursor.
+function findingsQuery(more) {
+    if (!more) {
+        const form = $('findings-filters');
+        state.findingsFilters = new URLSearchParams();
+        for (const name of ['severity', 'status', 'source']) {
+            if (field(form, name).value) {
+                state.findingsFilters.set(name, field(form, name).value);
+            }
         }
     }
-    if (cursor) {
-        params.set('cursor', cursor);
+    const params = new URLSearchParams(state.findingsFilters);
+    if (more && state.findingsCursor) {
+        params.set('cursor', state.findingsCursor);
     }
     const text = params.toString();
     return text ? `?${text}` : '';
@@ -463,7 +478,7 @@ function loadFindings(more) {
 }
 
 async function renderFindings(more) {
-    const data = await api('GET', `/findings${findingsQuery(more ? state.findingsCursor : null)}`);
+    const data = await api('GET', `/findings${findingsQuery(more)}`);
     const findings = itemsOf(data, 'findings');
     const body = $('findings-table').querySelector('tbody');
     const rows = findings.map(findingRow);
@@ -472,6 +487,7 @@ async function renderFindings(more) {
     } else {
         body.replaceChildren(...rows);
     }
+    labelCells($('findings-table'));
     state.findingsCursor = nextCursorOf(data);
     $('findings-more').hidden = !state.findingsCursor;
     const count = body.children.length;
@@ -496,14 +512,15 @@ function objectText(object) {
 
 function findingRow(finding) {
     const id = finding.id;
-    const title = el('td', {},
+    const titleBox = el('div', {},
         el('span', { class: 'cell-title', text: finding.title || finding.rule_id }),
         el('span', { class: 'cell-note mono', text: [finding.rule_id, finding.category]
             .filter(Boolean).join(' · ') }));
     if (finding.remediation) {
-        title.append(el('details', {}, el('summary', { text: 'Remediation' }),
+        titleBox.append(el('details', {}, el('summary', { text: 'Remediation' }),
             el('p', { text: finding.remediation })));
     }
+    const title = el('td', {}, titleBox);
     const selectId = `finding-status-${id}`;
     const select = el('select', { id: selectId, class: 'select-small' },
         ...FINDING_STATUSES.map((s) => el('option', { value: s, text: s,
@@ -560,6 +577,7 @@ async function renderApis(more) {
     } else {
         body.replaceChildren(...rows);
     }
+    labelCells($('apis-table'));
     state.apisCursor = nextCursorOf(data);
     $('apis-more').hidden = !state.apisCursor;
     const count = body.children.length;
@@ -593,7 +611,13 @@ function apiRow(endpoint) {
         el('td', {}, badge(endpoint.class || 'unknown', 'neutral')),
         el('td', { text: endpoint.auth || 'unknown' }),
         el('td', {}, el('div', { class: 'flags' }, ...apiFlags(endpoint))),
-        el('td', { class: 'num', text: endpoint.request_count ?? '–' }));
+        el('td', { class: 'num', text: endpoint.request_count ?? '–' }),
+        el('td', {}, endpoint.id ? el('a', {
+            href: `/api/v1/apis/${encodeURIComponent(endpoint.id)}/openapi.json`,
+            download: `${(endpoint.service || 'api').replace(/[^\w.-]+/g, '_')}.openapi.json`,
+            'aria-label': `OpenAPI document of ${method} ${endpoint.path_template}`,
+            text: 'OpenAPI',
+        }) : '–'));
 }
 
 // ---------------------------------------------------------------------------- usage
@@ -624,11 +648,14 @@ async function loadUsage() {
             + 'limit: listed but not analysed, and their traffic is dropped.';
     }
     $('usage-note').textContent = note;
+    $('usage-note').classList.toggle('warn', uncontrolled > 0);
 }
 
 // ---------------------------------------------------------------------------- wiring
 
 function wire() {
+    wireNotifications(reportError);
+    wireSpecs(reportError);
     $('signup-form').addEventListener('submit', onSignup);
     $('login-form').addEventListener('submit', onLogin);
     $('connect-form').addEventListener('submit', onConnect);

@@ -109,7 +109,8 @@ export function checkForm(form, extra = () => '') {
         let message = '';
         if (input.required && !input.value.trim()) {
             message = `${labelOf(input)} is required.`;
-        } else if (input.minLength > 0 && input.value.length < input.minLength) {
+        } else if (input.minLength > 0 && input.value
+            && input.value.length < input.minLength) {
             message = `${labelOf(input)} must have at least ${input.minLength} characters.`;
         } else if (input.type === 'email' && input.value && !input.checkValidity()) {
             message = `${labelOf(input)} is not a valid email address.`;
@@ -184,4 +185,15 @@ export async function copyFrom(id, button) {
 
 export function badge(text, kind) {
     return el('span', { class: `badge badge-${kind || text}`, text });
+}
+
+// Copies each column's header text onto its cells (data-label), which narrow screens show
+// in front of the value when a table is laid out as stacked cards.
+export function labelCells(table) {
+    const heads = [...table.tHead.rows[0].cells].map((th) => th.textContent.trim());
+    for (const row of table.tBodies[0].rows) {
+        [...row.cells].forEach((cell, i) => {
+            cell.dataset.label = heads[i] || '';
+        });
+    }
 }
