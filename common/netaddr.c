@@ -138,10 +138,30 @@ bool vg_url_parse(const char *url, char **scheme, char **host, int *port, char *
     return true;
 }
 
-int vg_url_target_check(const char *url, bool allow_private, char *errbuf, size_t errlen)
+/* Appends addr (bracketed when IPv6) to the resolve entry; false when it does not fit. */
+static bool resolve_append(char *resolve, size_t len, const struct addrinfo *ai, bool first)
+{
+    char ip[INET6_ADDRSTRLEN];
+    const void *src = ai->ai_family == AF_INET
+                          ? (const void *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr
+                          : (const void *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+    if (inet_ntop(ai->ai_family, src, ip, sizeof ip) == NULL) {
+        return false;
+    }
+    size_t used = strlen(resolve);
+    int n = snprintf(resolve + used, len - used, ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
+                     first ? "" : ",", ip);
+    return n > 0 && (size_t)n < len - used;
+}
+
+int vg_url_target_pin(const char *url, bool allow_private, char *resolve, size_t resolve_len,
+                      char *errbuf, size_t errlen)
 {
     char *scheme = NULL, *host = NULL, *path = NULL;
     int port = 0;
+    if (resolve_len > 0) {
+        resolve[0] = '\0';
+    }
     if (!vg_url_parse(url, &scheme, &host, &port, &path)) {
         snprintf(errbuf, errlen, "not an http(s) URL with a host: %s", url);
         return -1;
@@ -154,14 +174,21 @@ int vg_url_target_check(const char *url, bool allow_private, char *errbuf, size_
         snprintf(errbuf, errlen, "cannot resolve host %s: %s", host, gai_strerror(gai));
         goto out;
     }
-    if (!allow_private) {
-        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            if (vg_addr_is_private(ai->ai_addr)) {
-                snprintf(errbuf, errlen,
-                         "host %s resolves to a loopback or private address, which is refused",
-                         host);
-                goto out;
+    if (resolve_len > 0) {
+        snprintf(resolve, resolve_len, "%s:%d:", host, port);
+    }
+    bool first = true;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (!allow_private && vg_addr_is_private(ai->ai_addr)) {
+            snprintf(errbuf, errlen,
+                     "host %s resolves to a loopback or private address, which is refused", host);
+            goto out;
+        }
+        if (resolve_len > 0 && (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)) {
+            if (!resolve_append(resolve, resolve_len, ai, first)) {
+                break; /* enough addresses pinned */
             }
+            first = false;
         }
     }
     rc = 0;
@@ -173,4 +200,9 @@ out:
     free(host);
     free(path);
     return rc;
+}
+
+int vg_url_target_check(const char *url, bool allow_private, char *errbuf, size_t errlen)
+{
+    return vg_url_target_pin(url, allow_private, NULL, 0, errbuf, errlen);
 }

@@ -241,11 +241,14 @@ static int record_fn(vg_db *db, void *arg)
     return 0;
 }
 
-/* Sends one recorded message and marks it published. */
+/* Sends one recorded message and marks it published. The wait has no timeout: librdkafka
+ * reports every message within its message.timeout.ms, and only a definitive failure may
+ * leave the row for a later flush (a timed-out wait could still deliver, and the flush would
+ * then publish the finding twice). */
 static int publish(vg_db *db, vg_producer *p, const fz_job *job, const char *fp, const char *msg)
 {
     char err[256];
-    if (vg_producer_send_sync(p, vg_topic(VG_TOPIC_FINDINGS), msg_key(job), msg, strlen(msg), 10000,
+    if (vg_producer_send_sync(p, vg_topic(VG_TOPIC_FINDINGS), msg_key(job), msg, strlen(msg), -1,
                               err, sizeof err) != 0) {
         vg_error("cannot publish a finding", "job_id", job->id, "error", err);
         return -1;

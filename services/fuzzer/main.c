@@ -79,12 +79,12 @@ static int run(fuzzer_conf *conf, const vg_master_key *mk)
     if (vg_service_add_consumer(svc, "vigil-fuzzer", in, 2, fz_consumer_handle, runner, err,
                                 sizeof err) != 0) {
         vg_error("cannot start the consumer", "error", err);
-        fz_runner_stop(runner);
+        fz_runner_stop(runner, (int)conf->base.shutdown_timeout_s);
         vg_service_destroy(svc);
         return 1;
     }
     int rc = vg_service_run(svc);
-    fz_runner_stop(runner);
+    fz_runner_stop(runner, (int)conf->base.shutdown_timeout_s);
     vg_service_destroy(svc);
     return rc;
 }

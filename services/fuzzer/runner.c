@@ -273,13 +273,19 @@ void fz_runner_shutdown(fz_runner *r)
     fz_runner_wake(r);
 }
 
-void fz_runner_stop(fz_runner *r)
+void fz_runner_stop(fz_runner *r, int timeout_s)
 {
     if (r == NULL) {
         return;
     }
     fz_runner_shutdown(r);
-    pthread_join(r->thread, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_s;
+    if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0) {
+        vg_warn("job runner still busy at shutdown; its job resumes after the lease");
+        return;
+    }
     fz_canary_destroy(r->canary);
     vg_db_destroy(r->db);
     event_base_free(r->base);

@@ -292,6 +292,9 @@ static void handle_scans(vg_http_req *req, void *arg)
     vg_buf buf = {0};
     const char *body;
     size_t len;
+    if (!edge_admit(e, req, &who)) {
+        return;
+    }
     const char *tool = vg_http_query(req, "tool");
     if (!ingest_scan_tool_known(tool)) {
         vg_http_reply_error(req, 400, "invalid_tool",
@@ -299,7 +302,7 @@ static void handle_scans(vg_http_req *req, void *arg)
                             "or trivy");
         return;
     }
-    if (!edge_admit(e, req, &who) || !edge_body(e, req, &buf, &body, &len)) {
+    if (!edge_body(e, req, &buf, &body, &len)) {
         vg_buf_free(&buf);
         return;
     }

@@ -14,6 +14,8 @@ const ingest_resource ingest_resources[] = {
     {"pods", "/api/v1/pods", "Pod", "v1", false},
     {"deployments", "/apis/apps/v1/deployments", "Deployment", "apps/v1", false},
     {"replicasets", "/apis/apps/v1/replicasets", "ReplicaSet", "apps/v1", false},
+    {"replicationcontrollers", "/api/v1/replicationcontrollers", "ReplicationController", "v1",
+     false}, /* DESIGN 5: an owner-less one is a controlled workload */
     {"statefulsets", "/apis/apps/v1/statefulsets", "StatefulSet", "apps/v1", false},
     {"daemonsets", "/apis/apps/v1/daemonsets", "DaemonSet", "apps/v1", false},
     {"jobs", "/apis/batch/v1/jobs", "Job", "batch/v1", false},

@@ -162,8 +162,14 @@ static void workload_identify(inv_model *m, json_t *pod, inv_workload *wl)
 {
     json_t *cur = pod;
     json_t *ref;
-    while ((ref = controller_ref(cur)) != NULL) {
+    const char *ns = kobj_str0(pod, "metadata.namespace");
+    /* real chains are at most Pod -> Job -> CronJob or Pod -> ReplicaSet -> Deployment; the
+     * bound stops a cycle of ownerReferences from looping */
+    for (int depth = 0; depth < 8 && (ref = controller_ref(cur)) != NULL; depth++) {
         json_t *owner = json_object_get(m->by_uid, kobj_str(ref, "uid"));
+        if (owner != NULL && strcmp(kobj_str0(owner, "metadata.namespace"), ns) != 0) {
+            owner = NULL; /* owners live in their dependent's namespace */
+        }
         if (owner == NULL) {
             /* the owner is not in the snapshot: it is the top, known by the reference */
             wl->uid = kobj_str(ref, "uid");

@@ -341,7 +341,8 @@ static json_t *block_scalar(yparser *p, int ind, const char *s, size_t len, int 
         while (spaces < l->len && l->s[spaces] == ' ') {
             spaces++;
         }
-        if (spaces == l->len || (l->empty && (int)spaces < cind)) {
+        /* empty lines: only spaces up to the content indentation (more spaces are content) */
+        if ((spaces == l->len && (int)spaces <= cind) || (l->empty && (int)spaces < cind)) {
             pending++;
             continue;
         }

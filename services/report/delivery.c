@@ -64,7 +64,8 @@ static int prepare_webhook(const report_ctx *ctx, delivery *d)
     free(secret);
     d->list = report_webhook_headers(d->event_type, d->id, ts, sig);
     free(sig);
-    report_webhook_setup(d->easy, d->url, d->body, blen, d->list, ctx->timeout_ms);
+    report_webhook_setup(d->easy, d->url, d->body, blen, d->list, ctx->timeout_ms,
+                         ctx->allow_private);
     return 0;
 }
 

@@ -305,6 +305,13 @@ static void run_timers(report_outbox *ob)
         if (report_tenant_generate_due(ob->db, ctx, ctx->report_interval_s) < 0) {
             vg_warn("tenant report round failed", "error", vg_db_error(ob->db));
         }
+        /* envelope ids older than any Kafka redelivery can be (retention 7 days) */
+        if (vg_db_cmd(ob->db,
+                      "DELETE FROM report_processed WHERE processed_at < now() - "
+                      "interval '14 days'",
+                      0, NULL) != 0) {
+            vg_warn("pruning processed envelope ids failed", "error", vg_db_error(ob->db));
+        }
     }
 }
 

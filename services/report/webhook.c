@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "vigil/alloc.h"
+#include "vigil/log.h"
+#include "vigil/netaddr.h"
 #include "vigil/util.h"
 
 char *report_webhook_signature(const void *secret, size_t secret_len, const char *timestamp,
@@ -60,9 +64,24 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
-void report_webhook_setup(CURL *easy, const char *url, const char *body, size_t body_len,
-                          struct curl_slist *headers, long timeout_ms)
+/* CURLOPT_OPENSOCKETFUNCTION: refuses private addresses at connect time. */
+static curl_socket_t open_public_socket(void *clientp, curlsocktype purpose,
+                                        struct curl_sockaddr *address)
 {
+    (void)clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN && vg_addr_is_private(&address->addr)) {
+        vg_warn("webhook connection to a private address refused");
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype, address->protocol);
+}
+
+void report_webhook_setup(CURL *easy, const char *url, const char *body, size_t body_len,
+                          struct curl_slist *headers, long timeout_ms, bool allow_private)
+{
+    if (!allow_private) {
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+    }
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);

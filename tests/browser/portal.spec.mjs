@@ -54,7 +54,10 @@ const account = {
 };
 
 const results = [];
-const secrets = { password: account.password, api_key: '', ingest_token: '', webhook_secret: '' };
+const secrets = {
+    password: account.password, api_key: '', ingest_token: '', webhook_secret: '',
+    identity_a: `Bearer user-a-${run}-secret`, identity_b: `Bearer user-b-${run}-secret`,
+};
 let page = null;
 let shotNo = 0;
 
@@ -307,6 +310,7 @@ info:
   version: 1.4.0
 servers:
   - url: http://orders.shop.svc.cluster.local:8080
+  - url: http://127.0.0.1:18999
 paths:
   /v1/orders:
     get:
@@ -500,6 +504,39 @@ async function apiInventory() {
         `the linked document is not the endpoint's OpenAPI: ${JSON.stringify(doc).slice(0, 200)}`);
 }
 
+async function activeTest() {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Active tests' }).click();
+    await page.getByRole('heading', { name: 'Active tests', exact: true }).waitFor();
+    await page.locator('#jobs-empty').waitFor({ state: 'visible' });
+    const form = page.getByRole('form', { name: 'Test an API you own' });
+    // a host named in the servers of the uploaded Orders spec is the tenant's (dev mode);
+    // no fuzzer runs in this test, so the job stays queued
+    const base = 'http://127.0.0.1:18999';
+    await form.getByLabel('Base URL').fill(base);
+    await form.getByRole('group', { name: 'First identity' }).getByLabel('Header value')
+        .fill(secrets.identity_a);
+    const second = form.getByRole('group', { name: 'Second identity (optional)' });
+    await second.getByLabel('Header value').fill(secrets.identity_b);
+    await second.getByLabel('Role').selectOption('admin');
+    await form.getByLabel('Injection (SQL, command)').uncheck();
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/v1/fuzz-jobs')
+        && r.method() === 'POST');
+    await form.getByRole('button', { name: 'Start test' }).click();
+    const body = (await sent).postDataJSON();
+    check(body.identities.length === 2 && body.identities[1].role === 'admin',
+        `the identities were not sent as filled: ${JSON.stringify(body.identities.map(
+            (i) => ({ name: i.name, role: i.role })))}`);
+    check(body.categories.length === 8 && !body.categories.includes('injection'),
+        `the categories were not sent as chosen: ${body.categories}`);
+    check(body.allow_unsafe_methods === false, 'unsafe methods were allowed by default');
+    const text = await visibleAlert();
+    check(/is queued/.test(text), `the test was not queued: ${text}`);
+    const row = page.getByRole('row', { name: new RegExp(base.replace(/[.]/g, '\\.')) });
+    await row.waitFor();
+    check(/queued|running|done|failed/i.test(await row.innerText()), 'the job has no status');
+}
+
 async function notifications() {
     await page.getByRole('navigation', { name: 'Main' })
         .getByRole('link', { name: 'Notifications' }).click();
@@ -615,6 +652,7 @@ async function main() {
                     'apis-table', 'apis-empty')}`);
             });
         }
+        await step('active-test', activeTest);
         await step('notifications', notifications);
         await step('usage', usage);
         await step('phone-connect', narrowScreen);

@@ -2,17 +2,24 @@
 Kubernetes API (tests/fixtures/posture/ served by tests/fixtures/kubeapi/server.py), publishes
 the snapshot to the real broker, and the inventory applies it: the workloads and the exact set
 of posture findings are the same as when the fixture is fed to the inventory directly."""
+import subprocess
 import tempfile
 import uuid
 
 import pytest
 
-from conftest import REPO, wait_until
+from conftest import BIN_DIR, REPO, wait_until
 from kubeapi import SCOPED_TOKEN, KubeApi
-from test_ingest_collector import seal
 from test_inventory_posture import EXPECTED
 
 DATA = REPO / "tests" / "fixtures" / "posture"
+
+
+def seal(key_b64, aad, plaintext):
+    """The cluster token sealed as the portal seals it (bin/fixture-ingestseal)."""
+    out = subprocess.run([str(BIN_DIR / "fixture-ingestseal"), key_b64, aad, plaintext],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -254,6 +254,7 @@ def test_half_snapshot_never_applied(env, inventory):
     assert env.psql_value("SELECT count(*) FROM cluster_objects WHERE cluster_id = %s",
                           [cluster]) == "0"
     assert env.consume("vigil.findings", 1, 1.0, key=cluster) == []
+    assert inventory.metric("vigil_inventory_snapshots_total", result="waiting") >= 1
     send(env, cluster, [missing])  # the late chunk completes it
     wait_applied(env, cluster, sid)
     assert env.psql_value("SELECT count(*) FROM workloads WHERE cluster_id = %s", [cluster]) == "3"
@@ -333,12 +334,30 @@ def test_three_clusters_concurrently_never_exceed_limit(env, inventory):
     by = {r[0]: r[1:] for r in rows}
     assert by["controlled"] == ("25", "25", "1", "25")
     assert by["uncontrolled"] == ("35", "35", "26", "60")
+    before = dict(((r[0], r[1]), r[2]) for r in env.psql(
+        "SELECT cluster_id, uid, status FROM workloads WHERE tenant_id = %s", [tenant]))
+    # all three re-snapshotted at once (objects in reverse order): every slot is kept
+    again = []
+    for p, cluster in enumerate(clusters):
+        res = deployments(20, ns=f"ns{p}", prefix=f"c{p}")
+        for k in res:
+            res[k].reverse()
+        again.append((cluster, p) + snapshot_messages(tenant, cluster, res, chunk_size=20))
+    for i in range(max(len(b[3]) for b in again) + 1):
+        for cluster, p, sid, chunks, complete in again:
+            msgs = chunks + [complete]
+            if i < len(msgs):
+                env.produce("vigil.inventory", msgs[i], key=cluster, partition=p)
+    for cluster, p, sid, _, _ in again:
+        wait_applied(env, cluster, sid, timeout=40)
+    after = dict(((r[0], r[1]), r[2]) for r in env.psql(
+        "SELECT cluster_id, uid, status FROM workloads WHERE tenant_id = %s", [tenant]))
+    assert after == before
     # one notification for the tenant, whichever snapshot crossed the limit
     plan = env.consume("vigil.findings", 1, 5, key=tenant,
                        match=lambda m: m["value"]["data"].get("rule_id") == "VGL-PLAN-001")
     assert len(plan) == 1
     assert inventory.metric("vigil_inventory_snapshots_total", result="applied") >= 3
-    assert inventory.metric("vigil_inventory_snapshots_total", result="waiting") >= 1
     assert inventory.metric("vigil_inventory_findings_total") > 0
 
 

@@ -31,7 +31,8 @@ CHROMIUM = "/usr/bin/chromium"
 STEPS = [
     "signup-keyboard", "signup-api-key", "logout", "signup-duplicate", "wrong-password", "login",
     "connect-manifest", "connect-over-privileged", "connect-ingest-token", "clusters",
-    "openapi-spec", "findings", "api-inventory", "notifications", "usage", "phone-connect",
+    "openapi-spec", "findings", "api-inventory", "active-test", "notifications", "usage",
+    "phone-connect",
 ]
 
 

@@ -115,6 +115,26 @@ static void test_other_top_level_owners(void)
     inv_model_destroy(m);
 }
 
+/* Hostile input: an ownerReference cycle ends, and an owner in another namespace is not
+ * followed (owners live in their dependent's namespace). */
+static void test_owner_cycle_and_foreign_namespace(void)
+{
+    inv_model *m = inv_model_new();
+    add(m, INV_R_REPLICASETS, owner("shop", "a", "rsA", "Deployment", "b", "dB"));
+    add(m, INV_R_DEPLOYMENTS, owner("shop", "b", "dB", "ReplicaSet", "a", "rsA"));
+    add(m, INV_R_PODS, obj("shop", "a-1", "p1", "ReplicaSet", "a", "rsA"));
+    add(m, INV_R_DEPLOYMENTS, owner("other", "web", "d9", NULL, NULL, NULL));
+    add(m, INV_R_REPLICASETS, owner("shop", "web-1", "rs9", "Deployment", "web", "d9"));
+    add(m, INV_R_PODS, obj("shop", "web-1-x", "p2", "ReplicaSet", "web-1", "rs9"));
+    inv_model_build(m);
+    CHECK_INT_EQ(m->nworkloads, 2);
+    CHECK_INT_EQ(m->workloads[0].pods, 1);
+    CHECK_STR_EQ(m->workloads[1].uid, "d9"); /* known by the reference only */
+    CHECK_STR_EQ(m->workloads[1].namespace, "shop");
+    CHECK_STR_EQ(m->workloads[1].spec_path, "spec"); /* the pod's own spec is evaluated */
+    inv_model_destroy(m);
+}
+
 static void test_system_namespaces_excluded(void)
 {
     static const char *const system[] = {"kube-system", "kube-public", "kube-node-lease",
@@ -266,6 +286,7 @@ int main(void)
     RUN(test_deployment_replicaset_pods_count_once);
     RUN(test_cronjob_job_pod_counts_once);
     RUN(test_other_top_level_owners);
+    RUN(test_owner_cycle_and_foreign_namespace);
     RUN(test_system_namespaces_excluded);
     RUN(test_thirty_on_twenty_five_stable);
     RUN(test_plan_limit);

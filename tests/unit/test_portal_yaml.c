@@ -79,6 +79,7 @@ static void test_block_scalars(void)
     CHECK(same("d: |+\n  keep\n\n", "{\"d\":\"keep\\n\\n\"}"));
     CHECK(same("d: >\n  a\n    indented\n  b\n", "{\"d\":\"a\\n  indented\\nb\\n\"}"));
     CHECK(same("d: |2\n    two extra\n", "{\"d\":\"  two extra\\n\"}"));
+    CHECK(same("d: |\n  a\n      \n  b\n", "{\"d\":\"a\\n    \\nb\\n\"}"));
     CHECK(same("- |\n  # not a comment\n- x\n", "[\"# not a comment\\n\",\"x\"]"));
 }
 

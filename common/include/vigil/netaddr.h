@@ -18,6 +18,13 @@ bool vg_ip_literal_is_private(const char *ip, bool *is_private);
 int vg_url_target_check(const char *url, bool allow_private, char *errbuf, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Like vg_url_target_check, and also writes into resolve a curl CURLOPT_RESOLVE entry
+ * "host:port:addr[,addr...]" pinning the addresses that were checked, so the connection goes
+ * where the check looked and a second DNS answer cannot swap in a private address
+ * (DNS rebinding). Add it to a curl_slist and set CURLOPT_RESOLVE with it. */
+int vg_url_target_pin(const char *url, bool allow_private, char *resolve, size_t resolve_len,
+                      char *errbuf, size_t errlen) __attribute__((warn_unused_result));
+
 /* Splits an http(s) URL; scheme/host/path are new strings (path defaults to "/"). */
 bool vg_url_parse(const char *url, char **scheme, char **host, int *port, char **path);
 

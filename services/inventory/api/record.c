@@ -226,11 +226,11 @@ static void destination_of(api_record *rec, const char *host, const char *cluste
     }
 }
 
-/* The access-log fields the inventory reads, gathered in one pass over the object (faster
- * than one hash lookup per field on the hot path). */
+/* The access-log fields the inventory reads (lookups with known key lengths: cheaper than
+ * walking every pair of a freshly parsed record, whose pairs are scattered in memory). */
 typedef struct envoy_fields {
-    const json_t *method, *path, *status, *duration, *start, *agent, *protocol, *authority, *sni,
-        *uhost, *ucluster, *peer, *xff;
+    const json_t *method, *path, *status, *duration, *start, *authority, *sni, *uhost, *ucluster,
+        *peer, *xff;
 } envoy_fields;
 
 static void envoy_collect(const json_t *o, envoy_fields *f)
@@ -245,8 +245,6 @@ static void envoy_collect(const json_t *o, envoy_fields *f)
         {"response_code", offsetof(envoy_fields, status), 13},
         {"duration", offsetof(envoy_fields, duration), 8},
         {"start_time", offsetof(envoy_fields, start), 10},
-        {"user_agent", offsetof(envoy_fields, agent), 10},
-        {"protocol", offsetof(envoy_fields, protocol), 8},
         {"authority", offsetof(envoy_fields, authority), 9},
         {"requested_server_name", offsetof(envoy_fields, sni), 21},
         {"upstream_host", offsetof(envoy_fields, uhost), 13},
@@ -255,20 +253,8 @@ static void envoy_collect(const json_t *o, envoy_fields *f)
         {"x_forwarded_for", offsetof(envoy_fields, xff), 15},
     };
     memset(f, 0, sizeof *f);
-    const char *key;
-    const json_t *v;
-    void *it = json_object_iter((json_t *)o);
-    for (; it != NULL; it = json_object_iter_next((json_t *)o, it)) {
-        key = json_object_iter_key(it);
-        size_t klen = json_object_iter_key_len(it);
-        v = json_object_iter_value(it);
-        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-            if (klen == map[i].len && key[0] == map[i].key[0] &&
-                memcmp(key, map[i].key, klen) == 0) {
-                *(const json_t **)((char *)f + map[i].off) = v;
-                break;
-            }
-        }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        *(const json_t **)((char *)f + map[i].off) = json_object_getn(o, map[i].key, map[i].len);
     }
 }
 
@@ -304,8 +290,6 @@ static int parse_envoy(const json_t *o, api_record *rec, char *errbuf, size_t er
     rec->status = fint(f.status);
     rec->duration_ms = json_number_value(f.duration);
     rec->start_time = fstr(f.start);
-    rec->user_agent = fstr(f.agent);
-    rec->protocol = fstr(f.protocol);
     const char *authority = fstr(f.authority);
     const char *sni = fstr(f.sni);
     const char *uhost = fstr(f.uhost);

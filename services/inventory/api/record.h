@@ -21,8 +21,6 @@ typedef struct api_record {
     int status;        /* 0 when unknown (TCP) */
     double duration_ms;
     const char *start_time; /* RFC 3339 when given */
-    const char *user_agent;
-    const char *protocol;      /* HTTP/1.1, HTTP/2, or NULL */
     bool tls;                  /* the connection to the destination used TLS */
     const json_t *req_headers; /* APIClarity [{key,value}] or NULL */
     const json_t *resp_headers;

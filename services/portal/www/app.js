@@ -6,6 +6,7 @@
 import {
     ApiError, api, itemsOf, nextCursorOf, setCsrf, setCsrfRefresh,
 } from './api.js';
+import { loadFuzzJobs, wireFuzz } from './fuzz.js';
 import { hideWebhookSecret, loadNotifications, wireNotifications } from './notifications.js';
 import { apiClaritySnippet, fluentBitSnippet, meshConfigSnippet } from './snippets.js';
 import { specsClustersChanged, wireSpecs } from './specs.js';
@@ -76,6 +77,7 @@ const VIEW_LOADERS = {
     connect: loadConnect,
     findings: () => loadFindings(false),
     apis: () => loadApis(false),
+    tests: loadFuzzJobs,
     notifications: loadNotifications,
     usage: loadUsage,
 };
@@ -656,6 +658,7 @@ async function loadUsage() {
 function wire() {
     wireNotifications(reportError);
     wireSpecs(reportError);
+    wireFuzz(reportError);
     $('signup-form').addEventListener('submit', onSignup);
     $('login-form').addEventListener('submit', onLogin);
     $('connect-form').addEventListener('submit', onConnect);
