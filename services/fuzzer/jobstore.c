@@ -334,7 +334,7 @@ int fz_jobstore_complete(vg_db *db, vg_producer *p, const fz_job *job, bool trun
     char *msg = vg_envelope_build("finding.scope", job->tenant_id, cluster, data);
     char err[256];
     int rc = vg_producer_send_sync(p, vg_topic(VG_TOPIC_FINDINGS), msg_key(job), msg, strlen(msg),
-                                   10000, err, sizeof err);
+                                   -1, err, sizeof err);
     free(msg);
     if (rc != 0) {
         vg_error("cannot publish the finding scope", "job_id", job->id, "error", err);

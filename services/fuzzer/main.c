@@ -84,7 +84,9 @@ static int run(fuzzer_conf *conf, const vg_master_key *mk)
         return 1;
     }
     int rc = vg_service_run(svc);
-    fz_runner_stop(runner, (int)conf->base.shutdown_timeout_s);
+    if (!fz_runner_stop(runner, (int)conf->base.shutdown_timeout_s)) {
+        return rc; /* the runner still uses the producer: exit without tearing it down */
+    }
     vg_service_destroy(svc);
     return rc;
 }

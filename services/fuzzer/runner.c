@@ -273,10 +273,10 @@ void fz_runner_shutdown(fz_runner *r)
     fz_runner_wake(r);
 }
 
-void fz_runner_stop(fz_runner *r, int timeout_s)
+bool fz_runner_stop(fz_runner *r, int timeout_s)
 {
     if (r == NULL) {
-        return;
+        return true;
     }
     fz_runner_shutdown(r);
     struct timespec ts;
@@ -284,7 +284,7 @@ void fz_runner_stop(fz_runner *r, int timeout_s)
     ts.tv_sec += timeout_s;
     if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0) {
         vg_warn("job runner still busy at shutdown; its job resumes after the lease");
-        return;
+        return false;
     }
     fz_canary_destroy(r->canary);
     vg_db_destroy(r->db);
@@ -295,4 +295,5 @@ void fz_runner_stop(fz_runner *r, int timeout_s)
     free(r->canary_addr);
     free(r->canary_url);
     free(r);
+    return true;
 }

@@ -35,8 +35,9 @@ void fz_runner_wake(fz_runner *r);
 void fz_runner_shutdown(fz_runner *r);
 /* Stops after the request batch in hand (the job keeps its progress and is resumed later),
  * joins the thread and frees. When the thread is still busy after timeout_s (a finding
- * waiting for an unreachable broker), returns without freeing: the process is exiting and the
- * job resumes elsewhere once its lease expires. NULL is a no-op. */
-void fz_runner_stop(fz_runner *r, int timeout_s);
+ * waiting for an unreachable broker), returns false without freeing: the process must exit without
+ * destroying the producer, and the job resumes elsewhere once its lease expires. NULL is a no-op
+ * (true). */
+bool fz_runner_stop(fz_runner *r, int timeout_s);
 
 #endif

@@ -21,13 +21,14 @@
 #define SEND_TIMEOUT_MS 30000
 #define SCHED_TICK_S 2
 #define BACKOFF_BASE_S 5
+#define MAX_WORKERS 16
 
 struct ingest_collector {
     ingest_collector_opts opts;
     char holder[96]; /* "<host>:<pid>:<random>" */
     atomic_bool stop;
-    pthread_t thread;
-    bool started;
+    pthread_t threads[MAX_WORKERS];
+    int nthreads;
     pthread_mutex_t mtx;
     pthread_cond_t cond;
     vg_counter *syncs_ok;
@@ -395,8 +396,10 @@ static int collector_sync(ingest_collector *c, vg_db *db, const char *cluster_id
 
 /* ---- scheduler ----------------------------------------------------------------------------- */
 
+/* Clusters due, and the time of the question: a cluster synced after it (by another worker
+ * of this round) is skipped. */
 static const char DUE_SQL[] =
-    "SELECT c.id FROM clusters c LEFT JOIN cluster_leases l ON l.cluster_id = c.id "
+    "SELECT c.id, now()::text FROM clusters c LEFT JOIN cluster_leases l ON l.cluster_id = c.id "
     "WHERE (l.expires_at IS NULL OR l.expires_at < now()) AND CASE "
     "    WHEN l.next_attempt_at IS NOT NULL THEN l.next_attempt_at <= now() "
     "    ELSE c.last_sync_at IS NULL "
@@ -413,17 +416,26 @@ static void scheduler_round(ingest_collector *c, vg_db *db, const char *holder)
         return;
     }
     for (int i = 0; i < PQntuples(res) && !atomic_load(&c->stop); i++) {
-        (void)collector_sync(c, db, PQgetvalue(res, i, 0), holder, NULL);
+        (void)collector_sync(c, db, PQgetvalue(res, i, 0), holder, PQgetvalue(res, i, 1));
     }
     PQclear(res);
 }
 
+typedef struct worker_arg {
+    ingest_collector *c;
+    int index;
+} worker_arg;
+
+/* One scheduler worker: its own connection and lease holder name. Workers pick the same due
+ * list; the lease makes each cluster go to one of them. */
 static void *scheduler_main(void *arg)
 {
-    ingest_collector *c = arg;
+    worker_arg wa = *(worker_arg *)arg;
+    free(arg);
+    ingest_collector *c = wa.c;
     vg_db *db = vg_db_new(c->opts.database_url, NULL);
     char holder[128];
-    snprintf(holder, sizeof holder, "%s/scheduler", c->holder);
+    snprintf(holder, sizeof holder, "%s/scheduler-%d", c->holder, wa.index);
     while (!atomic_load(&c->stop)) {
         scheduler_round(c, db, holder);
         struct timespec until;
@@ -456,14 +468,18 @@ ingest_collector *ingest_collector_start(const ingest_collector_opts *opts, char
                                  "result=\"ok\"");
     c->syncs_failed = vg_counter_get("vigil_ingest_cluster_syncs_total",
                                      "Cluster syncs by outcome.", "result=\"failed\"");
-    if (opts->schedule) {
-        int err = pthread_create(&c->thread, NULL, scheduler_main, c);
+    int workers = opts->workers < 1 ? 1 : opts->workers > MAX_WORKERS ? MAX_WORKERS : opts->workers;
+    for (int i = 0; opts->schedule && i < workers; i++) {
+        worker_arg *wa = vg_malloc(sizeof *wa); /* freed by the worker */
+        *wa = (worker_arg){c, i};
+        int err = pthread_create(&c->threads[i], NULL, scheduler_main, wa);
         if (err != 0) {
+            free(wa);
             snprintf(errbuf, errlen, "pthread_create: %s", strerror(err));
             ingest_collector_destroy(c);
             return NULL;
         }
-        c->started = true;
+        c->nthreads++;
     }
     return c;
 }
@@ -482,8 +498,8 @@ void ingest_collector_destroy(ingest_collector *c)
         return;
     }
     ingest_collector_request_stop(c);
-    if (c->started) {
-        pthread_join(c->thread, NULL);
+    for (int i = 0; i < c->nthreads; i++) {
+        pthread_join(c->threads[i], NULL);
     }
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->mtx);

@@ -1,5 +1,5 @@
-/* The agentless cluster collector. A scheduler thread (its own vg_db) syncs every cluster
- * not synced within the interval, and the consumer of vigil.commands runs a sync for each
+/* The agentless cluster collector. Scheduler threads (each with its own vg_db) sync every
+ * cluster not synced within the interval, and the consumer of vigil.commands runs a sync for each
  * cluster.sync command. A sync takes the cluster's lease row (one replica per cluster),
  * decrypts the stored token, lists every resource of the snapshot, publishes the
  * snapshot.chunk messages and a snapshot.complete with the exact counts, and records the
@@ -27,12 +27,13 @@ typedef struct ingest_collector_opts {
     long chunk_items;        /* items per snapshot.chunk */
     long chunk_bytes;        /* bytes per snapshot.chunk (approximate) */
     bool allow_private;      /* VIGIL_ALLOW_PRIVATE_TARGETS */
-    bool schedule;           /* run the scheduler thread */
+    bool schedule;           /* run the scheduler threads */
+    int workers;             /* scheduler threads (syncs in parallel), 1..16 */
 } ingest_collector_opts;
 
 typedef struct ingest_collector ingest_collector;
 
-/* Copies opts (the pointers inside stay borrowed) and starts the scheduler thread when
+/* Copies opts (the pointers inside stay borrowed) and starts the scheduler threads when
  * opts->schedule. Returns NULL with errbuf set on failure. */
 ingest_collector *ingest_collector_start(const ingest_collector_opts *opts, char *errbuf,
                                          size_t errlen);

@@ -27,6 +27,7 @@ typedef struct ingest_conf {
     long page_size;
     long lease_s;
     long kube_timeout_s;
+    long collect_workers;
     bool collect;
 } ingest_conf;
 
@@ -64,6 +65,8 @@ static const vg_cfg_entry ingest_table[] = {
               3600),
     INT_ENTRY("VIGIL_COLLECT_TIMEOUT", "30", kube_timeout_s,
               "timeout in seconds of one request to a cluster's API server", 1, 600),
+    INT_ENTRY("VIGIL_COLLECT_WORKERS", "2", collect_workers,
+              "scheduler threads syncing clusters in parallel (one lease each)", 1, 16),
     {"VIGIL_COLLECT_ENABLED", VG_CFG_BOOL, "1", offsetof(ingest_conf, collect),
      "run the cluster collector (scheduler and cluster.sync consumer)", 0, 0},
     VG_CFG_END,
@@ -100,7 +103,8 @@ static int app_collector(ingest_app *app, char *err, size_t errlen)
                                    .chunk_items = 500,
                                    .chunk_bytes = 512 * 1024,
                                    .allow_private = app->conf.base.allow_private_targets,
-                                   .schedule = true};
+                                   .schedule = true,
+                                   .workers = (int)app->conf.collect_workers};
     app->collector = ingest_collector_start(&copts, err, errlen);
     if (app->collector == NULL) {
         return -1;

@@ -17,6 +17,7 @@ typedef struct portal_conf {
     vg_base_conf base;
     char *master_key;
     char *www_dir;
+    char *ingest_public_url;
     char *tls_cert;
     char *tls_key;
     long max_body;
@@ -34,6 +35,10 @@ static const vg_cfg_entry portal_table[] = {
     {"VIGIL_MASTER_KEY", VG_CFG_SECRET, NULL, offsetof(portal_conf, master_key),
      "32-byte base64 key sealing cluster credentials and webhook secrets (required outside "
      "dev mode)",
+     0, 0},
+    {"VIGIL_INGEST_PUBLIC_URL", VG_CFG_STRING, "", offsetof(portal_conf, ingest_public_url),
+     "public base URL of the ingest service, shown in the onboarding snippets (empty: the page "
+     "guesses https://<portal host>:8081)",
      0, 0},
     {"VIGIL_PORTAL_WWW", VG_CFG_STRING, "services/portal/www", offsetof(portal_conf, www_dir),
      "folder of the web page's static files (served at / and /static/)", 0, 0},
@@ -63,6 +68,7 @@ static const vg_cfg_entry portal_table[] = {
 static void portal_settings_fill(portal_settings *set, const portal_conf *conf)
 {
     set->www_dir = conf->www_dir;
+    set->ingest_public_url = conf->ingest_public_url;
     set->dev_mode = conf->base.dev_mode;
     set->allow_private = conf->base.allow_private_targets;
     set->session_ttl_s = conf->session_ttl_s;

@@ -11,7 +11,8 @@
 #include "vigil/kafka.h"
 
 typedef struct portal_settings {
-    const char *www_dir; /* static files of the web page */
+    const char *www_dir;           /* static files of the web page */
+    const char *ingest_public_url; /* "" when unknown */
     bool dev_mode;
     bool allow_private; /* VIGIL_ALLOW_PRIVATE_TARGETS */
     long session_ttl_s;

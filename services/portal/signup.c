@@ -333,6 +333,9 @@ void portal_session_handle(vg_http_req *req, void *arg)
         return;
     }
     json_object_set_new(q.out, "auth", json_string(auth.cookie ? "session" : "api_key"));
+    if (ctx->set.ingest_public_url[0] != '\0') {
+        json_object_set_new(q.out, "ingest_url", json_string(ctx->set.ingest_public_url));
+    }
     if (auth.cookie) {
         json_object_set_new(q.out, "csrf_token", json_string(auth.csrf));
     }

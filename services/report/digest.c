@@ -55,9 +55,8 @@ static int digest_tx(vg_db *db, void *arg)
     j->queued = PQntuples(res) == 1;
     PQclear(res);
     const char *p1[] = {j->recipient_id};
-    return vg_db_cmd(db,
-                     "UPDATE report_digest_state SET last_sent_at = now() WHERE recipient_id = $1",
-                     1, p1);
+    return vg_db_cmd(
+        db, "UPDATE report_digest_state SET last_sent_at = now() WHERE recipient_id = $1", 1, p1);
 }
 
 int report_digest_queue_due(vg_db *db, const report_ctx *ctx)
@@ -77,9 +76,8 @@ int report_digest_queue_due(vg_db *db, const report_ctx *ctx)
     }
     int queued = 0;
     for (int i = 0; i < PQntuples(res); i++) {
-        digest_job j = {.ctx = ctx,
-                        .recipient_id = PQgetvalue(res, i, 0),
-                        .tenant_id = PQgetvalue(res, i, 1)};
+        digest_job j = {
+            .ctx = ctx, .recipient_id = PQgetvalue(res, i, 0), .tenant_id = PQgetvalue(res, i, 1)};
         snprintf(j.interval, sizeof j.interval, "%s", interval);
         if (vg_db_tx(db, NULL, digest_tx, &j) == 0 && j.queued) {
             queued++;

@@ -40,8 +40,8 @@ static bool fingerprint_ok(const char *fp)
 
 int report_finding_validate(const json_t *f, char *errbuf, size_t errlen)
 {
-    static const char *const required[] = {"fingerprint", "source", "scope", "rule_id",
-                                           "title", "severity", "category"};
+    static const char *const required[] = {"fingerprint", "source",   "scope",   "rule_id",
+                                           "title",       "severity", "category"};
     if (!json_is_object(f)) {
         snprintf(errbuf, errlen, "finding data must be an object");
         return -1;
@@ -81,8 +81,8 @@ static char *member_json(const json_t *f, const char *key)
 
 /* Queues one event for every enabled webhook of the finding's tenant and, when with_email,
  * for every subscribed e-mail recipient. */
-static int enqueue_event(vg_db *db, const report_ctx *ctx, const char *finding_id,
-                         const char *type, bool with_email)
+static int enqueue_event(vg_db *db, const report_ctx *ctx, const char *finding_id, const char *type,
+                         bool with_email)
 {
     const char *params[] = {finding_id, type, ctx->public_url};
     if (vg_db_cmd(db,
@@ -173,8 +173,8 @@ int report_scope_resolve(vg_db *db, const report_ctx *ctx, const char *tenant_id
         db,
         "UPDATE findings SET status = 'resolved', resolved_at = now() "
         "WHERE tenant_id = $1 AND cluster_id IS NOT DISTINCT FROM $2::uuid AND scope = $3 "
-        "AND status = 'open' AND fingerprint <> ALL "
-        "(ARRAY(SELECT jsonb_array_elements_text($4::jsonb))) RETURNING id",
+        "AND status = 'open' AND fingerprint NOT IN "
+        "(SELECT jsonb_array_elements_text($4::jsonb)) RETURNING id", /* hashed subplan */
         4, params);
     free(keep_text);
     if (res == NULL) {
@@ -216,14 +216,14 @@ static int webhook_test_enqueue(vg_db *db, const tx_job *job)
 {
     const char *webhook_id = text_or_empty(job->env->data, "webhook_id");
     const char *params[] = {webhook_id, job->env->tenant_id};
-    PGresult *res = vg_db_exec(
-        db,
-        "INSERT INTO report_outbox (tenant_id, channel, target_id, event_type, payload) "
-        "SELECT w.tenant_id, 'webhook', w.id, 'webhook.test', jsonb_build_object("
-        "'rule_id', 'VIGIL-TEST', 'title', 'Test event from Vigil', 'severity', 'info', "
-        "'status', 'open', 'category', 'test', 'test', true) "
-        "FROM webhooks w WHERE w.id = $1::uuid AND w.tenant_id = $2 RETURNING id",
-        2, params);
+    PGresult *res =
+        vg_db_exec(db,
+                   "INSERT INTO report_outbox (tenant_id, channel, target_id, event_type, payload) "
+                   "SELECT w.tenant_id, 'webhook', w.id, 'webhook.test', jsonb_build_object("
+                   "'rule_id', 'VIGIL-TEST', 'title', 'Test event from Vigil', 'severity', 'info', "
+                   "'status', 'open', 'category', 'test', 'test', true) "
+                   "FROM webhooks w WHERE w.id = $1::uuid AND w.tenant_id = $2 RETURNING id",
+                   2, params);
     if (res == NULL) {
         return -1;
     }
@@ -293,8 +293,10 @@ static int kind_of(const char *type, msg_kind *kind)
     static const struct {
         const char *type;
         msg_kind kind;
-    } kinds[] = {{"finding.observed", MSG_OBSERVED},   {"finding.scope", MSG_SCOPE},
-                 {"scan.report", MSG_SCAN},           {"webhook.test", MSG_WEBHOOK_TEST},
+    } kinds[] = {{"finding.observed", MSG_OBSERVED},
+                 {"finding.scope", MSG_SCOPE},
+                 {"scan.report", MSG_SCAN},
+                 {"webhook.test", MSG_WEBHOOK_TEST},
                  {"report.generate", MSG_REPORT}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(type, kinds[i].type) == 0) {
@@ -345,11 +347,12 @@ static int job_prepare(tx_job *job, char *errbuf, size_t errlen)
     return -1;
 }
 
-vg_handle_result report_handle_message(const vg_message *msg, vg_db *db, void *arg,
-                                       char *errbuf, size_t errlen)
+vg_handle_result report_handle_message(const vg_message *msg, vg_db *db, void *arg, char *errbuf,
+                                       size_t errlen)
 {
     const vg_envelope *env = msg->env;
-    tx_job job = {.ctx = arg, .env = env, .cluster_id = env->cluster_id[0] ? env->cluster_id : NULL};
+    tx_job job = {
+        .ctx = arg, .env = env, .cluster_id = env->cluster_id[0] ? env->cluster_id : NULL};
     if (kind_of(env->type, &job.kind) != 0) {
         return VG_HANDLE_OK; /* another service's message */
     }

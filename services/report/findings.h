@@ -13,8 +13,8 @@
 #include "vigil/kafka.h"
 
 /* The vg_consumer_handler; arg is the report_ctx (borrowed). */
-vg_handle_result report_handle_message(const vg_message *msg, vg_db *db, void *arg,
-                                       char *errbuf, size_t errlen);
+vg_handle_result report_handle_message(const vg_message *msg, vg_db *db, void *arg, char *errbuf,
+                                       size_t errlen);
 
 /* Checks the data of a finding.observed message. Returns 0 or -1 with the reason. */
 int report_finding_validate(const json_t *f, char *errbuf, size_t errlen)

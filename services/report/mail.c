@@ -69,8 +69,7 @@ static void body_base64(vg_buf *out, const char *text)
 static void text_finding(vg_buf *t, const json_t *f)
 {
     vg_buf_printf(t, "[%s] %s\n  rule: %s   category: %s   source: %s\n", jtext(f, "severity"),
-                  jtext(f, "title"), jtext(f, "rule_id"), jtext(f, "category"),
-                  jtext(f, "source"));
+                  jtext(f, "title"), jtext(f, "rule_id"), jtext(f, "category"), jtext(f, "source"));
     const json_t *obj = json_object_get(f, "object");
     if (json_object_size(obj) > 0) {
         char *o = json_dumps(obj, JSON_COMPACT);
@@ -174,11 +173,15 @@ char *report_mail_compose(const report_mail *m)
     header(&out, "X-Vigil-Event", m->event_type);
     vg_buf_printf(&out, "Content-Type: multipart/alternative; boundary=\"vigil-%s\"\r\n\r\n",
                   m->delivery_id);
-    vg_buf_printf(&out, "--vigil-%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: base64\r\n\r\n", m->delivery_id);
+    vg_buf_printf(&out,
+                  "--vigil-%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  m->delivery_id);
     body_base64(&out, text.data);
-    vg_buf_printf(&out, "--vigil-%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: base64\r\n\r\n", m->delivery_id);
+    vg_buf_printf(&out,
+                  "--vigil-%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  m->delivery_id);
     body_base64(&out, html.data);
     vg_buf_printf(&out, "--vigil-%s--\r\n", m->delivery_id);
     free(subject);
@@ -200,8 +203,8 @@ static size_t upload_read(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-void report_mail_setup(CURL *easy, const char *smtp_url, const char *from,
-                       struct curl_slist *rcpt, report_mail_upload *up, long timeout_ms)
+void report_mail_setup(CURL *easy, const char *smtp_url, const char *from, struct curl_slist *rcpt,
+                       report_mail_upload *up, long timeout_ms)
 {
     curl_easy_setopt(easy, CURLOPT_URL, smtp_url);
     curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);

@@ -37,7 +37,7 @@ typedef struct report_mail_upload {
 
 /* Sets up easy to send up->data from `from` to rcpt (borrowed list) through smtp_url,
  * with STARTTLS when the server offers it (CURLUSESSL_TRY). */
-void report_mail_setup(CURL *easy, const char *smtp_url, const char *from,
-                       struct curl_slist *rcpt, report_mail_upload *up, long timeout_ms);
+void report_mail_setup(CURL *easy, const char *smtp_url, const char *from, struct curl_slist *rcpt,
+                       report_mail_upload *up, long timeout_ms);
 
 #endif

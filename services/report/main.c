@@ -32,15 +32,16 @@ typedef struct report_conf {
 } report_conf;
 
 #define INT_ENTRY(var, def, field, help, lo, hi)                                                   \
-    {var, VG_CFG_INT, def, offsetof(report_conf, field), help, lo, hi}
+    {                                                                                              \
+        var, VG_CFG_INT, def, offsetof(report_conf, field), help, lo, hi                           \
+    }
 
 static const vg_cfg_entry report_table[] = {
     VG_CFG_BASE_ENTRIES(report_conf, "VIGIL_REPORT_ADDR", "127.0.0.1:8084"),
     {"VIGIL_MASTER_KEY", VG_CFG_SECRET, NULL, offsetof(report_conf, master_key),
      "master key (32 bytes, base64) that opens webhook secrets", 0, 0},
     {"VIGIL_SMTP_URL", VG_CFG_STRING, "smtp://127.0.0.1:2525", offsetof(report_conf, smtp_url),
-     "SMTP server (smtp:// with STARTTLS when offered, or smtps://); empty disables e-mail", 0,
-     0},
+     "SMTP server (smtp:// with STARTTLS when offered, or smtps://); empty disables e-mail", 0, 0},
     {"VIGIL_MAIL_FROM", VG_CFG_STRING, "vigil@localhost", offsetof(report_conf, mail_from),
      "sender address of e-mails", 0, 0},
     {"VIGIL_PUBLIC_URL", VG_CFG_STRING, "http://127.0.0.1:8080", offsetof(report_conf, public_url),
@@ -48,13 +49,12 @@ static const vg_cfg_entry report_table[] = {
     INT_ENTRY("VIGIL_RETRY_BASE_MS", "30000", retry_base_ms,
               "first retry delay of a failed delivery (doubles per attempt, jittered)", 10,
               3600000),
-    INT_ENTRY("VIGIL_RETRY_MAX_MS", "3600000", retry_max_ms, "longest delay between attempts",
-              10, 86400000),
+    INT_ENTRY("VIGIL_RETRY_MAX_MS", "3600000", retry_max_ms, "longest delay between attempts", 10,
+              86400000),
     INT_ENTRY("VIGIL_DELIVERY_MAX_AGE", "86400", max_age_s,
               "seconds a delivery is retried before it is marked dead", 1, 604800),
     INT_ENTRY("VIGIL_DELIVERY_LEASE", "60", lease_s,
-              "seconds a claimed delivery stays with its worker (then another takes it)", 1,
-              3600),
+              "seconds a claimed delivery stays with its worker (then another takes it)", 1, 3600),
     INT_ENTRY("VIGIL_ENDPOINT_CONCURRENCY", "2", per_endpoint,
               "deliveries in flight per webhook endpoint or e-mail recipient", 1, 16),
     INT_ENTRY("VIGIL_DELIVERY_TIMEOUT_MS", "10000", timeout_ms, "timeout of one attempt", 100,
@@ -104,8 +104,8 @@ static int run(report_conf *conf, report_ctx *ctx, char *err, size_t errlen)
     report_unsubscribe_register(svc->http, svc->db);
     report_outbox *ob = report_outbox_start(ctx, conf->base.database_url, err, errlen);
     int rc = -1;
-    if (ob != NULL && vg_service_add_consumer(svc, "vigil-report", topics, 3,
-                                              report_handle_message, ctx, err, errlen) == 0) {
+    if (ob != NULL && vg_service_add_consumer(svc, "vigil-report", topics, 3, report_handle_message,
+                                              ctx, err, errlen) == 0) {
         rc = vg_service_run(svc);
     }
     report_outbox_stop(ob);

@@ -89,8 +89,8 @@ static int norm_add(norm_ctx *ctx, const char *rule_id, const char *title, const
         json_decref(evidence);
         return norm_fail(ctx, "more than 50000 findings", "");
     }
-    char *key = vg_asprintf("%s/%s/%s", jstr_or(object, "kind", ""), jstr_or(object, "namespace", ""),
-                            jstr_or(object, "name", ""));
+    char *key = vg_asprintf("%s/%s/%s", jstr_or(object, "kind", ""),
+                            jstr_or(object, "namespace", ""), jstr_or(object, "name", ""));
     char fp[65];
     report_fingerprint(ctx->tenant_id, ctx->cluster_id, rule_id, key, field, fp);
     free(key);
@@ -347,8 +347,7 @@ static json_t *resource_object(const json_t *resource)
                       jstr_or(resource, "Name", ""));
 }
 
-static int trivy_misconf(norm_ctx *ctx, const json_t *resource, const char *target,
-                         const json_t *m)
+static int trivy_misconf(norm_ctx *ctx, const json_t *resource, const char *target, const json_t *m)
 {
     const char *id = jstr(m, "ID");
     if (!json_is_object(m) || id == NULL) {
@@ -393,8 +392,8 @@ static int trivy_vuln(norm_ctx *ctx, const json_t *resource, const char *target,
                     "vulnerability", resource_object(resource), field, ev, fix);
 }
 
-static int trivy_list(norm_ctx *ctx, const json_t *resource, const char *target,
-                      const json_t *list, bool misconf)
+static int trivy_list(norm_ctx *ctx, const json_t *resource, const char *target, const json_t *list,
+                      bool misconf)
 {
     if (list == NULL || json_is_null(list)) {
         return 0;

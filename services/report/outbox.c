@@ -17,7 +17,7 @@
 #include "vigil/metrics.h"
 #include "vigil/util.h"
 
-#define BATCH 64       /* rows sent per batch */
+#define BATCH 64 /* rows sent per batch */
 
 struct report_outbox {
     const report_ctx *ctx;
@@ -26,13 +26,14 @@ struct report_outbox {
     atomic_bool stop;
     int64_t next_digest_ms;
     int64_t next_report_ms;
+    int64_t next_gauge_ms;
 };
 
 typedef struct claim {
     const report_ctx *ctx;
     delivery items[BATCH];
     int n;
-    vg_buf cancelled;  /* "{id,id}" uuid array literals */
+    vg_buf cancelled; /* "{id,id}" uuid array literals */
     vg_buf throttled;
 } claim;
 
@@ -107,9 +108,8 @@ static int claim_decide(claim *c, const PGresult *res, int row)
     const char *id = PQgetvalue(res, row, 0);
     bool webhook = strcmp(PQgetvalue(res, row, 2), "webhook") == 0;
     const char *event = PQgetvalue(res, row, 4);
-    bool gone = webhook ? PQgetisnull(res, row, 8) ||
-                              (strcmp(PQgetvalue(res, row, 10), "t") != 0 &&
-                               strcmp(event, "webhook.test") != 0)
+    bool gone = webhook ? PQgetisnull(res, row, 8) || (strcmp(PQgetvalue(res, row, 10), "t") != 0 &&
+                                                       strcmp(event, "webhook.test") != 0)
                         : PQgetisnull(res, row, 11) || strcmp(PQgetvalue(res, row, 12), "t") == 0;
     if (gone) {
         id_list_add(&c->cancelled, id);
@@ -237,6 +237,10 @@ static void record(report_outbox *ob, const delivery *d)
                        "next_attempt_at = now() + make_interval(secs => $4::float8) "
                        "WHERE id = $1",
                        5, params);
+        if (dead) {
+            vg_counter_inc(vg_counter_get("vigil_report_deliveries_dead_total",
+                                          "deliveries marked dead (too old to retry)", NULL));
+        }
         vg_warn(dead ? "delivery dead" : "delivery failed, will retry", "delivery_id", d->id,
                 "tenant_id", d->tenant_id, "channel", d->channel, "error", d->error);
     }
@@ -288,10 +292,26 @@ static void sleep_ms(report_outbox *ob, long ms)
     }
 }
 
+/* The pending backlog as a gauge (cheap: a partial index holds exactly those rows). */
+static void update_gauge(report_outbox *ob)
+{
+    PGresult *res =
+        vg_db_exec(ob->db, "SELECT count(*) FROM report_outbox WHERE status = 'pending'", 0, NULL);
+    if (res != NULL && PQntuples(res) == 1) {
+        vg_gauge_set(vg_gauge_get("vigil_report_outbox_pending", "deliveries waiting", NULL),
+                     atoll(PQgetvalue(res, 0, 0)));
+    }
+    PQclear(res);
+}
+
 static void run_timers(report_outbox *ob)
 {
     int64_t now = vg_now_ms();
     const report_ctx *ctx = ob->ctx;
+    if (now >= ob->next_gauge_ms) {
+        ob->next_gauge_ms = now + 5000;
+        update_gauge(ob);
+    }
     if (now >= ob->next_digest_ms) {
         long period = ctx->digest_interval_s < 60 ? ctx->digest_interval_s : 60;
         ob->next_digest_ms = now + period * 1000;
@@ -336,8 +356,8 @@ static void *outbox_main(void *arg)
     return NULL;
 }
 
-report_outbox *report_outbox_start(const report_ctx *ctx, const char *database_url,
-                                   char *errbuf, size_t errlen)
+report_outbox *report_outbox_start(const report_ctx *ctx, const char *database_url, char *errbuf,
+                                   size_t errlen)
 {
     report_outbox *ob = vg_calloc(1, sizeof *ob);
     ob->ctx = ctx;

@@ -15,8 +15,8 @@
 typedef struct report_outbox report_outbox;
 
 /* ctx is borrowed and must outlive the worker. Returns NULL with errbuf set on failure. */
-report_outbox *report_outbox_start(const report_ctx *ctx, const char *database_url,
-                                   char *errbuf, size_t errlen);
+report_outbox *report_outbox_start(const report_ctx *ctx, const char *database_url, char *errbuf,
+                                   size_t errlen);
 /* Lets the batch in hand finish, then joins the thread. NULL is a no-op. */
 void report_outbox_stop(report_outbox *ob);
 

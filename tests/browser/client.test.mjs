@@ -90,7 +90,7 @@ await test('a CSRF refusal reloads the session and retries once', async () => {
         setCsrf('new');
     });
     const calls = stubFetch([
-        { status: 403, body: { error: { code: 'csrf', message: 'missing or wrong X-CSRF-Token' } } },
+        { status: 403, body: { error: { code: 'csrf', message: 'wrong X-CSRF-Token' } } },
         { status: 200, body: { id: 'f1', status: 'resolved' } },
     ]);
     const out = await api('PATCH', '/findings/f1', { status: 'resolved' });

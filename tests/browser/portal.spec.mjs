@@ -23,9 +23,9 @@
 // form, sign up, log out, duplicate sign-up, wrong password, log in (and CSRF), "Connect a
 // cluster" with the manifest, an over-privileged token refused with its rules, the stand-in
 // cluster accepted with the ingest token and snippets, the clusters list, an OpenAPI spec
-// upload, findings (filters, pages, a status change), the API inventory, notifications,
-// usage, and every view at phone width. Every step saves a screenshot; any failure exits 1
-// (and saves portal-FAILED-<step>.png).
+// upload, findings (filters, pages, a status change), the API inventory, an active test,
+// notifications, usage, and every view at phone width. Every step saves a screenshot; any
+// failure exits 1 (and saves portal-FAILED-<step>.png).
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -592,8 +592,8 @@ async function listView(link, heading, table, empty) {
 
 async function narrowScreen() {
     await page.setViewportSize({ width: 390, height: 844 });
-    const views = ['Clusters', 'Findings', 'API inventory', 'Notifications', 'Usage',
-        'Connect a cluster'];
+    const views = ['Clusters', 'Findings', 'API inventory', 'Active tests', 'Notifications',
+        'Usage', 'Connect a cluster'];
     for (const name of views) {
         await page.getByRole('navigation', { name: 'Main' })
             .getByRole('link', { name, exact: true }).click();

@@ -5,11 +5,13 @@ tests/browser/portal.spec.mjs with node. The script checks the keyboard order an
 the sign-up form, signs up, logs out, checks the duplicate-account and wrong-password
 messages, logs in, opens "Connect a cluster", sees the manifest, gets an over-privileged
 token refused, connects the stand-in cluster with the scoped token and sees the ingest token
-and the Fluent Bit snippet, then the clusters list, the findings (written for the tenant as
-the report service would; filtered, one resolved through the page), the API inventory,
-webhooks and email recipients, usage and a phone-sized view. Each step saves tests/artifacts/screenshots/portal-NN-*.png;
-the test fails when any step fails, a screenshot is missing, or the portal's log holds a
-secret the run used. docs/portal-web.md describes the steps.
+and the Fluent Bit snippet, then the clusters list, an OpenAPI spec upload, the findings
+(written for the tenant as the report service would; filtered, paged, one resolved through
+the page), the API inventory, an active test, webhooks and email recipients, usage and every
+view at phone width. Each step saves tests/artifacts/screenshots/portal-NN-<step>.png; the
+test fails when any step fails, a screenshot is missing, or the portal's log holds a secret
+the run used. docs/portal-web.md describes the steps. The page's node unit tests
+(tests/browser/*.test.mjs) run here too.
 """
 import json
 import os

@@ -124,6 +124,10 @@ def test_receiver_failing_three_times_gets_the_event_on_the_fourth_try(env, repo
     assert row == [("delivered", "4")]
     time.sleep(0.8)
     assert len(rx.requests("/flaky")) == 4
+    assert report.metric("vigil_report_deliveries_total", channel="webhook",
+                         outcome="failed") >= 3
+    assert report.metric("vigil_report_deliveries_total", channel="webhook",
+                         outcome="delivered") >= 2
 
 
 def test_redirect_is_not_followed_and_retried(env, report, rx, wait_until):

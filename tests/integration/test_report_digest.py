@@ -14,7 +14,8 @@ from reporthelp import add_recipient, envelope, finding, fp, make_tenant  # noqa
 def report(env, start_service):
     return start_service("report", {"VIGIL_DIGEST_INTERVAL": "2",
                                     "VIGIL_EMAIL_TENANT_HOURLY": "1",
-                                    "VIGIL_RETRY_BASE_MS": "200"})
+                                    "VIGIL_RETRY_BASE_MS": "200",
+                                    "VIGIL_REPORT_INTERVAL": "1"})
 
 
 def test_throttle_and_digest(env, report, mailbox, wait_until):
@@ -48,3 +49,13 @@ def test_throttle_and_digest(env, report, mailbox, wait_until):
                       "event_type = 'digest'", [tenant])
     assert digest and all(row == ("delivered", "digest") for row in digest)
     assert "Unsubscribe" in text
+
+
+def test_tenant_reports_are_generated_periodically(env, report, wait_until):
+    tenant, _ = make_tenant(env, "periodic")
+    wait_until(lambda: int(env.psql_value("SELECT count(*) FROM tenant_reports WHERE "
+                                          "tenant_id = %s", [tenant])) >= 2, 20, 0.3,
+               "two periodic reports without any command")
+    html = env.psql_value("SELECT html FROM tenant_reports WHERE tenant_id = %s LIMIT 1",
+                          [tenant])
+    assert "Security report: periodic" in html

@@ -78,8 +78,8 @@ static char *decode_part(const char *msg, const char *type)
 static void test_mail_compose(void)
 {
     json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "title", "Privileged <pod>\r\nBcc: x@evil",
-                          "severity", "critical", "rule_id", "VGL-POD-001", "category",
-                          "workload", "remediation", "Set privileged: false", "url",
+                          "severity", "critical", "rule_id", "VGL-POD-001", "category", "workload",
+                          "remediation", "Set privileged: false", "url",
                           "https://vigil.example.com/findings/1");
     report_mail m = {.from = "vigil@example.com",
                      .to = "secops@example.com",
@@ -92,8 +92,8 @@ static void test_mail_compose(void)
     CHECK(strstr(msg, "\r\nSubject: [Vigil] New critical finding: Privileged <pod>  Bcc: "
                       "x@evil\r\n") != NULL);
     CHECK(strstr(msg, "\r\nBcc:") == NULL); /* no header injection */
-    CHECK(strstr(msg, "List-Unsubscribe: <https://vigil.example.com/unsubscribe?token=vgu_abc>")
-          != NULL);
+    CHECK(strstr(msg, "List-Unsubscribe: <https://vigil.example.com/unsubscribe?token=vgu_abc>") !=
+          NULL);
     CHECK(strstr(msg, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n") != NULL);
     CHECK(strstr(msg, "Message-ID: <0b7c1a8e-1111-4222-8333-944455556666@vigil>") != NULL);
     CHECK(strstr(msg, "multipart/alternative") != NULL);
@@ -113,8 +113,12 @@ static void test_mail_digest_and_utf8_subject(void)
 {
     json_t *p = json_pack("{s:[{s:s,s:s},{s:s,s:s}]}", "findings", "title", "Élevé", "severity",
                           "low", "title", "second", "severity", "medium");
-    report_mail m = {.from = "v@x", .to = "r@x", .delivery_id = "id-1", .event_type = "digest",
-                     .unsubscribe_url = "https://u", .payload = p};
+    report_mail m = {.from = "v@x",
+                     .to = "r@x",
+                     .delivery_id = "id-1",
+                     .event_type = "digest",
+                     .unsubscribe_url = "https://u",
+                     .payload = p};
     char *msg = report_mail_compose(&m);
     CHECK(strstr(msg, "Subject: [Vigil] Digest: 2 new findings\r\n") != NULL);
     char *text = decode_part(msg, "text/plain");
@@ -123,8 +127,11 @@ static void test_mail_digest_and_utf8_subject(void)
     free(msg);
     json_decref(p);
     json_t *f = json_pack("{s:s,s:s}", "title", "Accès root", "severity", "high");
-    report_mail one = {.from = "v@x", .to = "r@x", .delivery_id = "id-2",
-                       .event_type = "finding.reopened", .unsubscribe_url = "https://u",
+    report_mail one = {.from = "v@x",
+                       .to = "r@x",
+                       .delivery_id = "id-2",
+                       .event_type = "finding.reopened",
+                       .unsubscribe_url = "https://u",
                        .payload = f};
     msg = report_mail_compose(&one);
     CHECK(strstr(msg, "Subject: =?UTF-8?B?") != NULL);
@@ -165,7 +172,7 @@ static void test_tenant_html_escapes(void)
     CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
     CHECK(strstr(html, "rbac &amp; &quot;auth&quot;") != NULL);
     CHECK(strstr(html, "&lt;b&gt;x&lt;/b&gt;") != NULL);
-    CHECK(strstr(html, "<style>") != NULL);          /* self-contained */
+    CHECK(strstr(html, "<style>") != NULL); /* self-contained */
     CHECK(strstr(html, "<link") == NULL && strstr(html, "src=") == NULL);
     CHECK(strstr(html, "sev-critical\">critical</td><td class=\"n\">2") != NULL);
     free(html);

@@ -24,9 +24,9 @@ const fz_check_def fz_defs_api4[] = {
     {"API4-RES-003", "API4:2023", "Unrestricted Resource Consumption",
      "Latency blow-up on crafted input (ReDoS)", "high", "high",
      "Sends string parameters of 12, 20 and 28 'a' characters followed by '!' (catastrophic "
-     "backtracking input) and a short benign value",
+     "backtracking input)",
      "The answer time grows exponentially with the input length (28 chars >= 0.5 s and >= 8x "
-     "the 12-char time) on two runs",
+     "the faster 12-char time) in two of at most three runs",
      "Use linear-time regular expressions (RE2) or bound input length before matching."},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -117,19 +117,21 @@ static bool param_is_text(const fz_param *p)
            strcmp(p->in, "header") != 0;
 }
 
-/* Times for lengths 12, 20, 28 (one run); false when a request failed. */
+/* Times for lengths 12 (twice: the faster counts), 20 and 28 (one run); false when a request
+ * failed. *proof, when not NULL, gets the 28-character request. */
 static bool redos_run(fz_ctx *ctx, const fz_endpoint *ep, int u, const fz_param *p, double ms[3],
                       fz_req **proof)
 {
-    static const size_t lens[3] = {12, 20, 28};
+    static const size_t lens[4] = {12, 12, 20, 28};
+    double t[4] = {0, 0, 0, 0};
     bool ok = true;
-    for (int i = 0; i < 3 && ok; i++) {
+    for (int i = 0; i < 4 && ok; i++) {
         char *val = fz_payload_redos(lens[i]);
         char *url = fz_ctx_url(ctx, ep, u, p->name, val);
         fz_req *req = fz_ctx_req(ctx, "GET", url, u);
         ok = fz_engine_send(ctx->eng, req);
-        ms[i] = req->elapsed_ms;
-        if (i == 2 && proof != NULL) {
+        t[i] = req->elapsed_ms;
+        if (i == 3 && proof != NULL) {
             *proof = req;
         } else {
             fz_req_destroy(req);
@@ -137,6 +139,9 @@ static bool redos_run(fz_ctx *ctx, const fz_endpoint *ep, int u, const fz_param 
         free(url);
         free(val);
     }
+    ms[0] = t[0] < t[1] ? t[0] : t[1];
+    ms[1] = t[2];
+    ms[2] = t[3];
     return ok;
 }
 
@@ -145,6 +150,7 @@ static bool blowup(const double ms[3])
     return ms[2] >= 500.0 && ms[2] >= 8.0 * (ms[0] > 1.0 ? ms[0] : 1.0) && ms[1] <= ms[2];
 }
 
+/* Two runs out of at most three must show the blow-up (one noisy run is tolerated). */
 static void redos(fz_ctx *ctx, const fz_endpoint *ep, int u)
 {
     for (int i = 0; i < ep->nparams; i++) {
@@ -152,22 +158,33 @@ static void redos(fz_ctx *ctx, const fz_endpoint *ep, int u)
         if (!param_is_text(p)) {
             continue;
         }
-        double a[3], b[3];
+        double ms[3];
+        int passes = 0;
         fz_req *proof = NULL;
-        if (redos_run(ctx, ep, u, p, a, NULL) && blowup(a) && redos_run(ctx, ep, u, p, b, &proof) &&
-            blowup(b)) {
-            json_t *extra =
-                json_pack("{s:s,s:[f,f,f]}", "parameter", p->name, "elapsed_ms", b[0], b[1], b[2]);
+        for (int run = 0; run < 3 && passes < 2 && passes + (3 - run) >= 2; run++) {
+            fz_req *req = NULL;
+            if (redos_run(ctx, ep, u, p, ms, &req) && blowup(ms)) {
+                passes++;
+                fz_req_destroy(proof);
+                proof = req;
+                req = NULL;
+            }
+            fz_req_destroy(req);
+        }
+        if (passes >= 2) {
+            json_t *extra = json_pack("{s:s,s:[f,f,f]}", "parameter", p->name, "elapsed_ms", ms[0],
+                                      ms[1], ms[2]);
             fz_finding f = {.def = &fz_defs_api4[2],
                             .method = "GET",
                             .path = ep->path,
                             .req = proof,
                             .extra = extra};
             fz_report(ctx, &f);
-            fz_req_destroy(proof);
-            return;
         }
         fz_req_destroy(proof);
+        if (passes >= 2) {
+            return;
+        }
     }
 }
 
