@@ -2,6 +2,7 @@
 limit holds (measured from the target's own request log), and a private target is refused
 without VIGIL_ALLOW_PRIVATE_TARGETS=1."""
 
+import json
 import time
 
 import pytest
@@ -57,4 +58,22 @@ def test_private_target_refused_without_dev_flag(env, start_service, vuln):
     assert status == "failed"
     assert error.startswith("target refused:") and "127.0.0.1" in error, error
     assert [r for r in vulnapi_requests(vuln) if r["t"] >= mark] == []
+    fuzzer.stop()
+
+
+def test_time_budget_ends_the_job_early(env, start_service, vuln):
+    fuzzer = start_service("fuzzer", {"VIGIL_FUZZER_POLL_MS": "300"})
+    tenant, cluster = make_tenant(env, vuln)
+    job, _ = create_job(env, vuln, tenant, cluster, users=("alice", "bob"), rate_limit=5,
+                        time_budget_s=2)
+    status, error = wait_job(env, job, timeout=30)
+    assert (status, error) == ("done", None)
+    progress = json.loads(env.psql_value("SELECT progress::text FROM fuzz_jobs WHERE id = %s",
+                                         [job]))
+    assert progress["truncated"] is True
+    assert progress.get("done", 0) < 9
+    started, finished = env.psql("SELECT extract(epoch FROM started_at),"
+                                 " extract(epoch FROM finished_at) FROM fuzz_jobs WHERE id = %s",
+                                 [job])[0]
+    assert float(finished) - float(started) < 15
     fuzzer.stop()

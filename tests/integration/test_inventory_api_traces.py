@@ -129,6 +129,15 @@ def test_merge_repoints_and_keeps_ids(env, inv):
     alias = env.psql_value("SELECT endpoint_id FROM api_endpoint_aliases WHERE old_id = %s",
                            (alice_id,))
     assert merged_id == alice_id or alias == merged_id
+    assert env.psql_value("SELECT count(*) FROM api_endpoint_aliases WHERE endpoint_id = %s",
+                          (merged_id,)) == "4"
+    # (the first batch wrote 5 rows: one renamed, four folded; the second batch's literal
+    # names were re-pointed in memory before they reached the database)
+    # the merged endpoint was announced to the fuzzer
+    events = env.consume("vigil.api-events", count=1, timeout=20,
+                         match=lambda m: (m["value"] or {}).get("data", {}).get("path_template")
+                         == "/people/{peopleId}/notes")
+    assert events and events[-1]["value"]["data"]["api_id"] == merged_id
 
 
 def upload_spec(env, inv, name, service, hosts):
@@ -225,8 +234,9 @@ def test_outbound_hosts_policy_and_uncontrolled_drop(env, inv):
              "workload_uid, summary, snapshot_id) VALUES (%s, %s, 'Pod', 'p1', 'shop', "
              "'payments-7d9f', 'w-pay', '{\"pod_ip\": \"10.244.3.3\", \"service_account\": "
              "\"payments-sa\"}', 's1'), (%s, %s, 'Pod', 'p2', 'lab', 'miner-1', 'w-mine', "
-             "'{\"pod_ip\": \"10.244.9.9\", \"service_account\": \"default\"}', 's1')",
-             (t, c, t, c))
+             "'{\"pod_ip\": \"10.244.9.9\", \"service_account\": \"default\"}', 's1'), "
+             "(%s, %s, 'Pod', 'p3', 'istio-system', 'istio-ingressgateway-5f7', NULL, "
+             "'{\"pod_ip\": \"10.244.0.5\"}', 's1')", (t, c, t, c, t, c))
     recs = [("envoy", traffic.envoy(None, None, None, "PassthroughCluster", sni="api.stripe.com",
                                     src="10.244.3.3", upstream_host="54.187.174.169:443")),
             ("envoy", traffic.envoy(None, None, None, "outbound|443||api.stripe.com",
@@ -236,13 +246,23 @@ def test_outbound_hosts_policy_and_uncontrolled_drop(env, inv):
             ("envoy", traffic.envoy("GET", "/api/v1/orders/77", "shop:8080", SHOP,
                                     src="10.244.3.3")),
             ("envoy", traffic.envoy("GET", "/mine", "pool.example.net", "PassthroughCluster",
-                                    src="10.244.9.9", upstream_host="93.184.216.35:80"))]
+                                    src="10.244.9.9", upstream_host="93.184.216.35:80")),
+            ("envoy", traffic.envoy("GET", "/api/v1/cart", "shop:8080", SHOP, src="10.244.0.5")),
+            ("envoy", dict(traffic.envoy("POST", "/charge", "pay.example.com", "inbound|8443||",
+                                         src="81.2.69.142", upstream_host="127.0.0.6:8443"),
+                           downstream_local_address="10.244.3.3:8443"))]
     send(env, inv, recs)
     hosts = {r[0]: r for r in env.psql("SELECT host, callers::text, plaintext FROM "
                                        "api_outbound_hosts WHERE cluster_id = %s", (c,))}
     assert hosts["api.stripe.com"][1] == "{10.244.1.50,payments.shop}"
     assert hosts["rates.example.org"][2] == "t" and hosts["api.stripe.com"][2] == "f"
     assert "pool.example.net" not in hosts
+    # logged by the payments pod's own sidecar: attributed to it through the model
+    assert env.psql("SELECT service, class FROM api_endpoints WHERE cluster_id = %s AND "
+                    "path_template = '/charge'", (c,)) == [("payments.shop", "external")]
+    # a call from the ingress gateway's pod came from outside the cluster
+    assert env.psql_value("SELECT class FROM api_endpoints WHERE cluster_id = %s AND "
+                          "path_template = '/api/v1/cart'", (c,)) == "external"
     assert env.psql_value("SELECT dropped_uncontrolled FROM api_trace_counters WHERE "
                           "cluster_id = %s", (c,)) == "1"
     policy = json.loads(env.psql_value("SELECT policy::text FROM api_policies WHERE service = "

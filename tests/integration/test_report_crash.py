@@ -57,6 +57,8 @@ def test_sigkill_mid_delivery_loses_nothing(env, start_service, wait_until):
         for delivery_id, bodies in by_id.items():
             fingerprints[json.loads(next(iter(bodies)))["finding"]["fingerprint"]].add(delivery_id)
         assert all(len(ids) == 1 for ids in fingerprints.values())
+        # per-endpoint concurrency (VIGIL_ENDPOINT_CONCURRENCY=2) held, and used
+        assert rx.max_inflight["/crash"] == 2
         print(f"\n[crash] {received_at_kill} received before SIGKILL, "
               f"{len(rx.requests('/crash'))} requests in all for {COUNT} deliveries")
         time.sleep(0.2)

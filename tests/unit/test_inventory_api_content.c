@@ -90,6 +90,19 @@ static void test_envoy_external_and_outbound(void)
     CHECK_INT_EQ(rec.cls, API_CLASS_OUTBOUND);
     CHECK(!rec.tls);
     json_decref(plain);
+    /* the destination's own sidecar logged it: in the cluster whatever the authority */
+    json_t *in = item("envoy", "{\"method\":\"GET\",\"path\":\"/\",\"response_code\":200,"
+                               "\"authority\":\"shop.example.com\","
+                               "\"upstream_cluster\":\"inbound|8080||\","
+                               "\"upstream_host\":\"127.0.0.6:8080\","
+                               "\"downstream_local_address\":\"10.244.2.20:8080\","
+                               "\"downstream_remote_address\":\"81.2.69.142:5000\"}");
+    CHECK_INT_EQ(api_record_parse(in, &rec, err, sizeof err), 0);
+    CHECK_INT_EQ(rec.cls, API_CLASS_EXTERNAL);
+    CHECK(rec.inbound);
+    CHECK_STR_EQ(rec.service, "shop.example.com");
+    CHECK_STR_EQ(rec.dst_ip, "10.244.2.20");
+    json_decref(in);
     json_t *bad = item("envoy", "{\"method\":\"GET\",\"response_code\":200}");
     CHECK_INT_EQ(api_record_parse(bad, &rec, err, sizeof err), -1);
     json_decref(bad);

@@ -226,11 +226,25 @@ static void destination_of(api_record *rec, const char *host, const char *cluste
     }
 }
 
+static void inbound_destination(api_record *rec, const char *authority, const char *ucname)
+{
+    const char *host = authority != NULL ? authority : ucname;
+    copy_lower(rec->host, sizeof rec->host, host, strlen(host));
+    size_t cl = strlen(ucname);
+    if (cl > 0 && ends_with(ucname, cl, ".svc.cluster.local")) {
+        cluster_service(rec, ucname, NULL);
+    } else if (authority != NULL && api_host_in_cluster(authority)) {
+        cluster_service(rec, authority, NULL);
+    } else {
+        addr_only(host, rec->service, sizeof rec->service);
+    }
+}
+
 /* The access-log fields the inventory reads (lookups with known key lengths: cheaper than
  * walking every pair of a freshly parsed record, whose pairs are scattered in memory). */
 typedef struct envoy_fields {
     const json_t *method, *path, *status, *duration, *start, *authority, *sni, *uhost, *ucluster,
-        *peer, *xff;
+        *peer, *xff, *local;
 } envoy_fields;
 
 static void envoy_collect(const json_t *o, envoy_fields *f)
@@ -251,6 +265,7 @@ static void envoy_collect(const json_t *o, envoy_fields *f)
         {"upstream_cluster", offsetof(envoy_fields, ucluster), 16},
         {"downstream_remote_address", offsetof(envoy_fields, peer), 25},
         {"x_forwarded_for", offsetof(envoy_fields, xff), 15},
+        {"downstream_local_address", offsetof(envoy_fields, local), 24},
     };
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -311,9 +326,17 @@ static int parse_envoy(const json_t *o, api_record *rec, char *errbuf, size_t er
     if (host == NULL) {
         host = ucname[0] ? ucname : uhost;
     }
-    destination_of(rec, host, ucname[0] ? ucname : NULL, NULL);
+    rec->inbound = strncmp(dir, "inbound", 7) == 0;
+    if (rec->inbound) {
+        /* logged by the destination's own sidecar: whatever the authority, it is in the
+         * cluster; the model names it from the pod address when the name does not */
+        inbound_destination(rec, authority, ucname);
+        addr_only(fstr(f.local), rec->dst_ip, sizeof rec->dst_ip);
+    } else {
+        destination_of(rec, host, ucname[0] ? ucname : NULL, NULL);
+        addr_only(uhost, rec->dst_ip, sizeof rec->dst_ip);
+    }
     rec->port = port_of(authority) ? port_of(authority) : ucport ? ucport : port_of(uhost);
-    addr_only(uhost, rec->dst_ip, sizeof rec->dst_ip);
     rec->tls = sni != NULL || (rec->method == NULL && rec->port == 443);
     split_query(rec);
     return 0;
@@ -388,6 +411,7 @@ static int parse_apiclarity(const json_t *o, api_record *rec, char *errbuf, size
 int api_record_parse(const json_t *item, api_record *rec, char *errbuf, size_t errlen)
 {
     memset(rec, 0, offsetof(api_record, service));
+    rec->inbound = false;
     rec->service[0] = rec->host[0] = rec->dst_ns[0] = rec->src_ip[0] = '\0';
     rec->source[0] = rec->src_ns[0] = rec->src_principal[0] = rec->dst_ip[0] = '\0';
     rec->cls = API_CLASS_INTERNAL;

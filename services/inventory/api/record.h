@@ -20,7 +20,7 @@ typedef struct api_record {
     const char *query; /* after '?', or NULL */
     int status;        /* 0 when unknown (TCP) */
     double duration_ms;
-    const char *start_time; /* RFC 3339 when given */
+    const char *start_time;    /* RFC 3339 when given */
     bool tls;                  /* the connection to the destination used TLS */
     const json_t *req_headers; /* APIClarity [{key,value}] or NULL */
     const json_t *resp_headers;
@@ -36,6 +36,7 @@ typedef struct api_record {
     char src_ns[64];
     char src_principal[200]; /* cluster.local/ns/<ns>/sa/<sa> when the model knows the caller */
     char dst_ip[64];         /* the destination address (upstream host) when known */
+    bool inbound;            /* logged by the destination's sidecar (inbound|... cluster) */
     int port;                /* destination port when known */
 } api_record;
 

@@ -7,6 +7,7 @@
 
 #include "detect.h"
 #include "finding.h"
+#include "policy.h"
 #include "spec.h"
 #include "vigil/alloc.h"
 #include "vigil/log.h"
@@ -45,6 +46,17 @@ static int batch_claim(vg_db *db, api_store_job *job)
         job->no_cluster = true;
         return 0;
     }
+    static _Thread_local unsigned claims;
+    if (++claims % 1000 == 1) {
+        /* older than any redelivery the brokers' retention allows: forget them */
+        const char *t[1] = {job->tenant_id};
+        if (cmd(db,
+                "DELETE FROM api_processed_batches WHERE tenant_id = $1 AND processed_at < "
+                "now() - interval '30 days'",
+                1, t) != 0) {
+            return -1;
+        }
+    }
     char n[24];
     ulong_str(n, job->nrecs + job->rejected);
     const char *q[3] = {job->tenant_id, job->envelope_id, n};
@@ -69,6 +81,7 @@ typedef struct pod_info {
     char ns[64];
     char principal[200];
     bool uncontrolled;
+    bool gateway; /* an ingress gateway's pod: its calls come from outside */
 } pod_info;
 
 static const pod_info *pod_find(const pod_info *pods, int n, const char *ip)
@@ -117,6 +130,9 @@ static int load_pods(vg_db *db, api_store_job *job, pod_info **out, int *nout)
                  PQgetvalue(res, i, 2));
         snprintf(pods[i].ns, sizeof pods[i].ns, "%s", PQgetvalue(res, i, 2));
         pods[i].uncontrolled = strcmp(PQgetvalue(res, i, 3), "uncontrolled") == 0;
+        pods[i].gateway = strstr(PQgetvalue(res, i, 1), "ingressgateway") != NULL ||
+                          (strstr(PQgetvalue(res, i, 1), "gateway") != NULL &&
+                           strcmp(pods[i].ns, "istio-system") == 0);
         const char *sa = PQgetvalue(res, i, 4);
         snprintf(pods[i].principal, sizeof pods[i].principal, "cluster.local/ns/%s/sa/%s",
                  pods[i].ns, sa[0] != '\0' ? sa : "default");
@@ -166,12 +182,17 @@ static int attribute(vg_db *db, api_store_job *job)
         api_record *rec = &job->recs[i];
         const pod_info *src = pod_find(pods, npods, rec->src_ip);
         const pod_info *dst = pod_find(pods, npods, rec->dst_ip);
-        if (src != NULL && rec->cls != API_CLASS_EXTERNAL) {
+        if (src != NULL && src->gateway && rec->cls == API_CLASS_INTERNAL) {
+            rec->cls = API_CLASS_EXTERNAL; /* entered through an ingress gateway */
+            snprintf(rec->source, sizeof rec->source, "external");
+        } else if (src != NULL && rec->cls != API_CLASS_EXTERNAL) {
             snprintf(rec->source, sizeof rec->source, "%s", src->workload);
             snprintf(rec->src_ns, sizeof rec->src_ns, "%s", src->ns);
             snprintf(rec->src_principal, sizeof rec->src_principal, "%s", src->principal);
         }
-        if (dst != NULL && rec->cls != API_CLASS_OUTBOUND && strchr(rec->service, '.') == NULL) {
+        if (dst != NULL && rec->cls != API_CLASS_OUTBOUND &&
+            (strchr(rec->service, '.') == NULL ||
+             (rec->inbound && !api_host_in_cluster(rec->host)))) {
             snprintf(rec->service, sizeof rec->service, "%s", dst->workload);
         }
         bool drop = (src != NULL && src->uncontrolled) || (dst != NULL && dst->uncontrolled) ||
@@ -430,6 +451,19 @@ typedef struct ep_row {
     bool shadow, zombie;
 } ep_row;
 
+/* True when a merge of this batch re-pointed rows to the endpoint's template (its path
+ * changed, or earlier rows were folded into it). */
+static bool repoint_target(api_store_job *job, const api_endpoint_agg *ep)
+{
+    for (size_t i = 0; i < api_batch_repoints(job->batch); i++) {
+        const api_repoint *rp = api_batch_repoint(job->batch, i);
+        if (strcmp(rp->to, ep->tmpl) == 0 && strcmp(rp->service, ep->service) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* 1 = found (row filled), 0 = absent, -1 = error. */
 static int endpoint_lock(vg_db *db, api_store_job *job, const api_endpoint_agg *ep, ep_row *row)
 {
@@ -575,7 +609,8 @@ static int upsert_endpoint(vg_db *db, api_store_job *job, const api_endpoint_agg
         auth = strcmp(ep->auth, "unknown") != 0 ? ep->auth : row.auth;
         int grew = sens_union(row.sensitive, sens);
         changed = !json_equal(merged, row.schema) || strcmp(auth, row.auth) != 0 ||
-                  row.shadow != v.shadow || row.zombie != v.zombie || grew > 0;
+                  row.shadow != v.shadow || row.zombie != v.zombie || grew > 0 ||
+                  repoint_target(job, ep);
         json_decref(schema);
         schema = merged;
         json_decref(sens);
@@ -608,11 +643,10 @@ static json_t *edge_json(const api_store_job *job, const api_edge_agg *e)
     }
     const char *first = e->first_seen[0] ? e->first_seen : job->received_at;
     const char *last = e->last_seen[0] ? e->last_seen : job->received_at;
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s?,s:s?,s:s?}", "source", e->source,
-                     "destination", e->destination, "class", api_class_name(e->cls), "calls",
-                     (json_int_t)e->calls, "errors", (json_int_t)e->errors, "hist", hist,
-                     "first_seen", first, "last_seen", last, "principal",
-                     e->principal[0] ? e->principal : NULL);
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s?,s:s?,s:s?}", "source", e->source, "destination",
+                     e->destination, "class", api_class_name(e->cls), "calls", (json_int_t)e->calls,
+                     "errors", (json_int_t)e->errors, "hist", hist, "first_seen", first,
+                     "last_seen", last, "principal", e->principal[0] ? e->principal : NULL);
 }
 
 /* Every edge of the batch in one statement. */
@@ -707,119 +741,6 @@ static int upsert_outbound(vg_db *db, api_store_job *job, const api_edge_agg *e)
     return 0;
 }
 
-/* ---- AuthorizationPolicies ---- */
-
-static json_t *string_set_add(json_t *arr, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (strcmp(json_string_value(v), s) == 0) {
-            return arr;
-        }
-    }
-    json_array_append_new(arr, json_string(s));
-    return arr;
-}
-
-/* The policy object from the edges (rows: source, class, source_principal) and methods. */
-static json_t *policy_build(const char *service, PGresult *edges, PGresult *methods)
-{
-    char name[256], ns[256] = "";
-    snprintf(name, sizeof name, "%s", service);
-    char *dot = strchr(name, '.');
-    if (dot != NULL) {
-        snprintf(ns, sizeof ns, "%s", dot + 1);
-        *dot = '\0';
-    }
-    json_t *principals = json_array(), *namespaces = json_array(), *ips = json_array();
-    for (int i = 0; i < PQntuples(edges); i++) {
-        const char *src = PQgetvalue(edges, i, 0);
-        if (strcmp(PQgetvalue(edges, i, 1), "external") == 0) {
-            string_set_add(principals,
-                           "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account");
-        } else if (!PQgetisnull(edges, i, 2)) {
-            string_set_add(principals, PQgetvalue(edges, i, 2));
-        } else if (strchr(src, '.') != NULL && strspn(src, "0123456789.") != strlen(src)) {
-            string_set_add(namespaces, strchr(src, '.') + 1);
-        } else if (strcmp(src, "unknown") != 0) {
-            string_set_add(ips, src);
-        }
-    }
-    json_t *verbs = json_array();
-    for (int i = 0; i < PQntuples(methods); i++) {
-        json_array_append_new(verbs, json_string(PQgetvalue(methods, i, 0)));
-    }
-    json_t *to = json_array_size(verbs) > 0
-                     ? json_pack("[{s:{s:o}}]", "operation", "methods", verbs)
-                     : (json_decref(verbs), NULL);
-    json_t *rules = json_array();
-    const char *keys[3] = {"principals", "namespaces", "ipBlocks"};
-    json_t *sets[3] = {principals, namespaces, ips};
-    for (int k = 0; k < 3; k++) {
-        if (json_array_size(sets[k]) > 0) {
-            json_t *rule = json_pack("{s:[{s:{s:O}}]}", "from", "source", keys[k], sets[k]);
-            if (to != NULL) {
-                json_object_set(rule, "to", to);
-            }
-            json_array_append_new(rules, rule);
-        }
-        json_decref(sets[k]);
-    }
-    json_decref(to);
-    json_t *meta =
-        json_pack("{s:s,s:{s:s,s:s}}", "name", name, "labels", "app.kubernetes.io/managed-by",
-                  "vigil", "vigil.dev/generated", "observed-callers");
-    char *pname = vg_asprintf("%s-observed-callers", name);
-    json_object_set_new(meta, "name", json_string(pname));
-    free(pname);
-    if (ns[0] != '\0') {
-        json_object_set_new(meta, "namespace", json_string(ns));
-    }
-    return json_pack("{s:s,s:s,s:o,s:{s:{s:{s:s}},s:s,s:o}}", "apiVersion", "security.istio.io/v1",
-                     "kind", "AuthorizationPolicy", "metadata", meta, "spec", "selector",
-                     "matchLabels", "app", name, "action", "ALLOW", "rules", rules);
-}
-
-static int update_policy(vg_db *db, api_store_job *job, const char *service)
-{
-    const char *p[3] = {job->tenant_id, job->cluster_id, service};
-    PGresult *edges = vg_db_exec(db,
-                                 "SELECT source, class, source_principal FROM api_edges WHERE "
-                                 "tenant_id = $1 AND cluster_id = $2 AND destination = $3 ORDER "
-                                 "BY source",
-                                 3, p);
-    PGresult *methods = edges == NULL
-                            ? NULL
-                            : vg_db_exec(db,
-                                         "SELECT DISTINCT method FROM api_endpoints "
-                                         "WHERE tenant_id = $1 AND cluster_id = $2 AND "
-                                         "service = $3 AND method <> 'CONNECT' ORDER BY 1",
-                                         3, p);
-    if (methods == NULL) {
-        PQclear(edges);
-        return -1;
-    }
-    json_t *policy = policy_build(service, edges, methods);
-    char *pj = dumps(policy);
-    char n[24];
-    ulong_str(n, (unsigned long long)PQntuples(edges));
-    json_decref(policy);
-    PQclear(edges);
-    PQclear(methods);
-    const char *q[5] = {job->tenant_id, job->cluster_id, service, pj, n};
-    int rc =
-        cmd(db,
-            "INSERT INTO api_policies (tenant_id, cluster_id, service, policy, callers) VALUES "
-            "($1, $2, $3, $4::jsonb, $5) ON CONFLICT (tenant_id, cluster_id, service) DO "
-            "UPDATE SET policy = EXCLUDED.policy, callers = EXCLUDED.callers, updated_at = "
-            "now()",
-            5, q);
-    free(pj);
-    return rc;
-}
-
 /* ---- OpenAPI documents and counters ---- */
 
 static int update_openapi(vg_db *db, api_store_job *job, const char *service)
@@ -900,7 +821,7 @@ static int write_edges(vg_db *db, api_store_job *job)
     json_t *v;
     json_object_foreach(dests, dest, v)
     {
-        rc = rc == 0 ? update_policy(db, job, dest) : rc;
+        rc = rc == 0 ? api_policy_update(db, job->tenant_id, job->cluster_id, dest) : rc;
     }
     json_decref(dests);
     return rc;
