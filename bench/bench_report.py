@@ -31,7 +31,7 @@ def count(env, sql, params):
     return int(env.psql_value(sql, params))
 
 
-def wait_for(pred, timeout, interval=0.05):
+def wait_for(pred, timeout, interval=0.25):
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:

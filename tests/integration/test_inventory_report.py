@@ -2,7 +2,6 @@
 fixture cluster's findings land in the findings table once each, a re-snapshot changes nothing,
 and when the misconfigured Deployment disappears from the next snapshot exactly its findings
 (and the Ingress finding that only existed because of it) are resolved."""
-import uuid
 
 from conftest import wait_until
 from test_inventory_posture import (EXPECTED, fixture_resources, make_tenant, send,

@@ -385,6 +385,10 @@ static void test_spec_saas_admin(void)
 
 int main(void)
 {
+    const char *seed = getenv("API_TEST_SEED"); /* other traffic draws; default fixed */
+    if (seed != NULL && strtoull(seed, NULL, 10) != 0) {
+        rng_state = strtoull(seed, NULL, 10);
+    }
     RUN(test_classify);
     RUN(test_names);
     RUN(test_basic_templates);
