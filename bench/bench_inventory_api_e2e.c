@@ -56,8 +56,8 @@ static json_t *record(unsigned i)
         snprintf(host, sizeof host, "shop:8080");
         snprintf(cluster, sizeof cluster, "outbound|8080||shop.shop.svc.cluster.local");
     } else if (k < 7) {
-        snprintf(path, sizeof path, "/v2/accounts/%08x-1c2d-4e5f-8a9b-%012x/balance", i * 2654435761u,
-                 i);
+        snprintf(path, sizeof path, "/v2/accounts/%08x-1c2d-4e5f-8a9b-%012x/balance",
+                 i * 2654435761u, i);
         snprintf(host, sizeof host, "bank.payments.svc.cluster.local");
         snprintf(cluster, sizeof cluster, "outbound|443||bank.payments.svc.cluster.local");
     } else if (k < 9) {
@@ -77,8 +77,7 @@ static json_t *record(unsigned i)
                      "record", "start_time", "2024-05-01T10:00:00.000Z", "method", "GET", "path",
                      path, "response_code", i % 41 == 0 ? 503 : 200, "duration", (int)(i % 120),
                      "authority", host, "upstream_cluster", cluster, "upstream_host",
-                     "10.244.2.20:8080", "downstream_remote_address", src, "protocol",
-                     "HTTP/1.1");
+                     "10.244.2.20:8080", "downstream_remote_address", src, "protocol", "HTTP/1.1");
 }
 
 static pid_t start_service(const char *dburl, const char *prefix)
@@ -102,8 +101,8 @@ static pid_t start_service(const char *dburl, const char *prefix)
 static int setup_tenant(PGconn *conn, char *tenant, char *cluster)
 {
     for (int i = 0; i < 600; i++) {
-        PGresult *res = sql(conn, "SELECT to_regclass('api_processed_batches') IS NOT NULL", 0,
-                            NULL);
+        PGresult *res =
+            sql(conn, "SELECT to_regclass('api_processed_batches') IS NOT NULL", 0, NULL);
         bool ready = res != NULL && PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
         if (ready) {
@@ -140,8 +139,8 @@ static char **build_messages(const char *tenant, const char *cluster, int m, int
         for (int j = 0; j < r; j++) {
             json_array_append_new(records, record(seq++));
         }
-        json_t *data = json_pack("{s:s,s:o}", "received_at", "2024-05-01T10:00:01.000Z",
-                                 "records", records);
+        json_t *data =
+            json_pack("{s:s,s:o}", "received_at", "2024-05-01T10:00:01.000Z", "records", records);
         msgs[i] = vg_envelope_build("trace.batch", tenant, cluster, data);
         *bytes += strlen(msgs[i]);
     }

@@ -181,6 +181,39 @@ def test_shadow_and_zombie_against_uploaded_spec(env, inv):
     assert all(f["value"]["data"]["evidence"]["spec_id"] == spec_id for f in found)
 
 
+def latest_scope(env, inv, count):
+    msgs = env.consume("vigil.findings", count=count, timeout=20,
+                       match=lambda m: (m["value"] or {}).get("type") == "finding.scope"
+                       and m["value"].get("cluster_id") == inv["cluster"])
+    assert len(msgs) >= count
+    return msgs[-1]["value"]["data"], len(msgs)
+
+
+def test_scope_resolves_shadow_once_the_spec_lists_it(env, inv):
+    shadow = env.consume("vigil.findings", count=1, timeout=20,
+                         match=lambda m: (m["value"] or {}).get("data", {}).get("rule_id")
+                         == "VGL-API-001")[0]["value"]["data"]["fingerprint"]
+    data, seen = latest_scope(env, inv, 1)
+    assert data["scope"] == "api" and shadow in data["fingerprints"]
+    # a newer version of the spec documents the debug endpoint
+    doc = json.loads((SPECS / "bank.json").read_text())
+    doc["info"]["version"] = "1.5.0"
+    doc["paths"]["/v2/debug/vars"] = {"get": {"operationId": "debugVars",
+                                              "responses": {"200": {"description": "OK"}}}}
+    env.psql("INSERT INTO api_specs (tenant_id, cluster_id, hosts, document, uploaded_at) VALUES "
+             "(%s, %s, '{bank.payments.svc.cluster.local}', %s::jsonb, now() + interval '1 s')",
+             (inv["tenant"], inv["cluster"], json.dumps(doc)))
+    send(env, inv, [("envoy", traffic.envoy("GET", "/v2/debug/vars",
+                                            "bank.payments.svc.cluster.local", BANK))])
+    assert env.psql_value("SELECT shadow FROM api_endpoints WHERE service = 'bank.payments' AND "
+                          "path_template = '/v2/debug/vars'") == "f"
+    data, _ = latest_scope(env, inv, seen + 1)
+    assert shadow not in data["fingerprints"]
+    zombie = env.psql_value("SELECT count(*) FROM api_endpoints WHERE service = 'bank.payments' "
+                            "AND zombie")
+    assert zombie == "2"
+
+
 def test_apiclarity_schemas_auth_and_sensitive_data(env, inv):
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXNpZw"
     recs = []

@@ -76,13 +76,19 @@ json_t *api_finding_endpoint_object(const char *service, const char *method, con
                      "host", host);
 }
 
+void api_finding_fingerprint(const char *tenant_id, const char *cluster_id, const char *rule_id,
+                             const char *uid, const char *field, char out[65])
+{
+    char *key = vg_asprintf("%s|%s|%s|%s|%s", tenant_id, cluster_id, rule_id, uid, field);
+    vg_sha256_hex(key, strlen(key), out);
+    free(key);
+}
+
 json_t *api_finding_new(const char *tenant_id, const char *cluster_id, const api_rule *rule,
                         json_t *object, const char *uid, const char *field, json_t *evidence)
 {
-    char *key = vg_asprintf("%s|%s|%s|%s|%s", tenant_id, cluster_id, rule->id, uid, field);
     char fp[65];
-    vg_sha256_hex(key, strlen(key), fp);
-    free(key);
+    api_finding_fingerprint(tenant_id, cluster_id, rule->id, uid, field, fp);
     char now[32];
     vg_time_rfc3339(now);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:s,s:{s:s},s:s}", "fingerprint", fp,

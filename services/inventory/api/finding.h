@@ -25,6 +25,10 @@ extern const api_rule api_rule_shadow, api_rule_zombie, api_rule_unauth_internal
 json_t *api_finding_new(const char *tenant_id, const char *cluster_id, const api_rule *rule,
                         json_t *object, const char *uid, const char *field, json_t *evidence);
 
+/* Hex SHA-256 of "tenant|cluster|rule|uid|field" into out[65]. */
+void api_finding_fingerprint(const char *tenant_id, const char *cluster_id, const char *rule_id,
+                             const char *uid, const char *field, char out[65]);
+
 /* {"service","method","path","host"} (new reference). */
 json_t *api_finding_endpoint_object(const char *service, const char *method, const char *path,
                                     const char *host);

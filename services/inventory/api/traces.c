@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scope.h"
 #include "store.h"
 #include "vigil/alloc.h"
 #include "vigil/envelope.h"
@@ -99,13 +100,30 @@ static int traces_tx_run(vg_db *db, void *arg)
     if (tx->job.duplicate || tx->job.no_cluster || g_producer == NULL) {
         return 0;
     }
-    if (publish("api.endpoint", tx->env, VG_TOPIC_API_EVENTS, tx->job.events) != 0 ||
-        publish("finding.observed", tx->env, VG_TOPIC_FINDINGS, tx->job.findings) != 0 ||
-        vg_producer_flush(g_producer, 15000) != 0) {
-        snprintf(tx->err, sizeof tx->err, "publishing api events or findings failed");
-        return -1;
+    json_t *scope = NULL;
+    if (json_array_size(tx->job.events) > 0 || json_array_size(tx->job.findings) > 0) {
+        /* something changed: tell report which API findings still hold (same key as the
+         * findings above, so it reads them first) */
+        json_t *fps = api_scope_fingerprints(db, tx->env->tenant_id, tx->env->cluster_id);
+        if (fps == NULL) {
+            snprintf(tx->err, sizeof tx->err, "database: %s", vg_db_error(db));
+            return -1;
+        }
+        scope = json_pack("[{s:s,s:o}]", "scope", "api", "fingerprints", fps);
     }
-    return 0;
+    int rc =
+        publish("api.endpoint", tx->env, VG_TOPIC_API_EVENTS, tx->job.events) != 0 ||
+                publish("finding.observed", tx->env, VG_TOPIC_FINDINGS, tx->job.findings) != 0 ||
+                (scope != NULL &&
+                 publish("finding.scope", tx->env, VG_TOPIC_FINDINGS, scope) != 0) ||
+                vg_producer_flush(g_producer, 15000) != 0
+            ? -1
+            : 0;
+    json_decref(scope);
+    if (rc != 0) {
+        snprintf(tx->err, sizeof tx->err, "publishing api events or findings failed");
+    }
+    return rc;
 }
 
 static void count_result(const traces_tx *tx)
@@ -153,8 +171,8 @@ vg_handle_result api_traces_handle(const vg_message *msg, vg_db *db, void *arg, 
         snprintf(d, sizeof d, "%zu", tx.job.dropped);
         snprintf(ms, sizeof ms, "%lld", (long long)(vg_now_ms() - t0));
         vg_debug("trace batch applied", "tenant_id", env->tenant_id, "cluster_id", env->cluster_id,
-                 "records", n, "dropped", d, "duplicate", tx.job.duplicate ? "true" : "false",
-                 "ms", ms);
+                 "records", n, "dropped", d, "duplicate", tx.job.duplicate ? "true" : "false", "ms",
+                 ms);
     } else {
         snprintf(errbuf, errlen, "%s", tx.err[0] ? tx.err : "trace batch transaction failed");
     }
