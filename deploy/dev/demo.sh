@@ -106,17 +106,17 @@ show "cluster $CLUSTER_ID connected with the scoped token; ingest token ${INGEST
 
 step "4. Snapshot, workloads and the free plan (GET /api/v1/workloads, /api/v1/usage)"
 wait_for "workloads from the first snapshot" 60 \
-    bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' $PORTAL/api/v1/workloads | jq '.items | length'" \
+    bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' $PORTAL/api/v1/workloads | jq '.workloads | length'" \
     >/dev/null
-api GET /api/v1/workloads | jq -r '.items[:8][] | "   \(.kind)/\(.namespace)/\(.name)  \(.status)"'
+api GET /api/v1/workloads | jq -r '.workloads[:8][] | "   \(.kind)/\(.namespace)/\(.name)  \(.status)"'
 api GET /api/v1/usage | jq -r '"   plan \(.plan): \(.controlled_workloads) of \(.workload_limit) controlled workloads"'
 
 step "5. Posture findings (GET /api/v1/findings?source=posture)"
 wait_for "posture findings" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
-    '$PORTAL/api/v1/findings?source=posture' | jq '.items | length'" >/dev/null
+    '$PORTAL/api/v1/findings?source=posture' | jq '.findings | length'" >/dev/null
 api GET '/api/v1/findings?source=posture&severity=critical' |
-    jq -r '.items[:6][] | "   [\(.severity)] \(.rule_id) \(.title) — \(.object.kind)/\(.object.name)"'
-show "… $(api GET '/api/v1/findings?source=posture' | jq '.items | length') posture findings on the first page"
+    jq -r '.findings[:6][] | "   [\(.severity)] \(.rule_id) \(.title) — \(.object.kind)/\(.object.name)"'
+show "… $(api GET '/api/v1/findings?source=posture' | jq '.findings | length') posture findings on the first page"
 
 step "6. Mesh traffic into the API inventory (POST /v1/traces on ingest)"
 for f in "$FIX"/traces/*; do
@@ -126,16 +126,16 @@ for f in "$FIX"/traces/*; do
     show "$(basename "$f"): $(jq -c '{accepted,rejected}' <<<"$res")"
 done
 wait_for "APIs learned from traffic" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
-    $PORTAL/api/v1/apis | jq '.items | length'" >/dev/null
-api GET /api/v1/apis | jq -r '.items[:10][] | "   \(.class)\t\(.method) \(.service)\(.path_template)"'
+    $PORTAL/api/v1/apis | jq '.apis | length'" >/dev/null
+api GET /api/v1/apis | jq -r '.apis[:10][] | "   \(.class)\t\(.method) \(.service)\(.path_template)"'
 
 step "7. A kube-bench report (POST /v1/scans?tool=kube-bench)"
 curl -sS -X POST "$INGEST/v1/scans?tool=kube-bench" -H "Authorization: Bearer $INGEST_TOKEN" \
     -H 'Content-Type: application/json' --data-binary @"$FIX/scans/kube-bench.json" | sed 's/^/   /'
 echo
 wait_for "kube-bench findings" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
-    '$PORTAL/api/v1/findings?source=kube-bench' | jq '.items | length'" >/dev/null
-api GET '/api/v1/findings?source=kube-bench' | jq -r '.items[:5][] | "   [\(.severity)] \(.rule_id) \(.title)"'
+    '$PORTAL/api/v1/findings?source=kube-bench' | jq '.findings | length'" >/dev/null
+api GET '/api/v1/findings?source=kube-bench' | jq -r '.findings[:5][] | "   [\(.severity)] \(.rule_id) \(.title)"'
 
 step "8. Findings by email and signed webhook"
 api POST /api/v1/email-recipients '{"email":"secops@example.com"}' >/dev/null

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from conftest import wait_until
-from fuzzhelp import job_messages, start_vulnapi, wait_job
+from test_fuzzer_helpers import job_messages, start_vulnapi, wait_job
 
 
 @pytest.fixture(scope="module")

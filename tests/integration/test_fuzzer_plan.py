@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fuzzhelp import (EXPECTED_ALL, create_job, job_messages, make_tenant, start_vulnapi,
-                      vulnapi_requests, wait_job)
+from test_fuzzer_helpers import (EXPECTED_ALL, create_job, job_messages, make_tenant,
+                                 start_vulnapi, vulnapi_requests, wait_job)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def test_vulnerable_build_yields_every_expected_check(env, fuzzer, vuln):
     assert (status, error) == ("done", None)
     observed, final = job_messages(env, job)
     ids = sorted(f["rule_id"] for f in observed)
-    assert set(ids) == EXPECTED_ALL, f"missing {EXPECTED_ALL - set(ids)}, extra {set(ids) - EXPECTED_ALL}"
+    missing, extra = EXPECTED_ALL - set(ids), set(ids) - EXPECTED_ALL
+    assert set(ids) == EXPECTED_ALL, f"missing {missing}, extra {extra}"
     fps = [f["fingerprint"] for f in observed]
     assert len(fps) == len(set(fps)), "a finding was published twice"
     assert final is not None and sorted(final["fingerprints"]) == sorted(fps)

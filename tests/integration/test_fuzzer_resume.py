@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import wait_until
-from fuzzhelp import EXPECTED_ALL, create_job, job_messages, make_tenant, start_vulnapi, wait_job
+from test_fuzzer_helpers import (EXPECTED_ALL, create_job, job_messages, make_tenant,
+                                 start_vulnapi, wait_job)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from fuzzhelp import create_job, login, make_tenant, start_vulnapi, vulnapi_requests, wait_job
+from test_fuzzer_helpers import (create_job, login, make_tenant, start_vulnapi,
+                                 vulnapi_requests, wait_job)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""Helpers shared by the fuzzer's integration tests (test_fuzzer_*.py): tenant and target
-setup, sealing identity headers with bin/fixture-fuzzseal, creating and running fuzz jobs,
-and reading their findings from vigil.findings."""
+"""Helpers shared by the fuzzer's integration tests (test_fuzzer_*.py; this module holds no
+test of its own): tenant and target setup, sealing identity headers with bin/fixture-fuzzseal,
+creating and running fuzz jobs, and reading their findings from vigil.findings."""
 
 from __future__ import annotations
 
