@@ -110,6 +110,9 @@ static int prepare_email(const report_ctx *ctx, vg_db *db, delivery *d)
         free(rcpt);
         char *from = vg_asprintf("<%s>", ctx->mail_from);
         report_mail_setup(d->easy, ctx->smtp_url, from, d->list, &d->up, ctx->timeout_ms);
+        if (ctx->smtp_ca_file != NULL && ctx->smtp_ca_file[0] != '\0') {
+            curl_easy_setopt(d->easy, CURLOPT_CAINFO, ctx->smtp_ca_file);
+        }
         free(from); /* libcurl copies string options */
     } else {
         fail(d, "database error storing the unsubscribe token");

@@ -18,6 +18,7 @@ typedef struct report_conf {
     char *master_key;
     char *smtp_url;
     char *mail_from;
+    char *smtp_ca_file;
     char *public_url;
     long retry_base_ms;
     long retry_max_ms;
@@ -42,6 +43,8 @@ static const vg_cfg_entry report_table[] = {
      "master key (32 bytes, base64) that opens webhook secrets", 0, 0},
     {"VIGIL_SMTP_URL", VG_CFG_STRING, "smtp://127.0.0.1:2525", offsetof(report_conf, smtp_url),
      "SMTP server (smtp:// with STARTTLS when offered, or smtps://); empty disables e-mail", 0, 0},
+    {"VIGIL_SMTP_CA_FILE", VG_CFG_STRING, "", offsetof(report_conf, smtp_ca_file),
+     "CA bundle (PEM) that signs the SMTP server's certificate; empty = system CAs", 0, 0},
     {"VIGIL_MAIL_FROM", VG_CFG_STRING, "vigil@localhost", offsetof(report_conf, mail_from),
      "sender address of e-mails", 0, 0},
     {"VIGIL_PUBLIC_URL", VG_CFG_STRING, "http://127.0.0.1:8080", offsetof(report_conf, public_url),
@@ -74,6 +77,7 @@ static void ctx_fill(report_ctx *ctx, const report_conf *conf)
     ctx->public_url = conf->public_url;
     ctx->smtp_url = conf->smtp_url;
     ctx->mail_from = conf->mail_from;
+    ctx->smtp_ca_file = conf->smtp_ca_file;
     ctx->allow_private = conf->base.allow_private_targets;
     ctx->retry_base_ms = conf->retry_base_ms;
     ctx->retry_max_ms = conf->retry_max_ms;

@@ -47,8 +47,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < api_batch_endpoints(b); i++) {
         api_endpoint_agg *ep = api_batch_endpoint(b, i);
         check_template(ep->tmpl);
+        /* every string that reaches PostgreSQL must stay valid UTF-8 */
+        const char *strs[4] = {ep->tmpl, ep->service, ep->host, ep->method};
+        for (int k = 0; k < 4; k++) {
+            json_t *js = json_string(strs[k]);
+            if (js == NULL) {
+                abort();
+            }
+            json_decref(js);
+        }
         json_decref(api_endpoint_schema(ep));
         json_decref(api_endpoint_sensitive(ep));
+    }
+    for (i = 0; i < api_batch_edges(b); i++) {
+        api_edge_agg *e = api_batch_edge(b, i);
+        json_t *a = json_string(e->source), *d = json_string(e->destination);
+        if (a == NULL || d == NULL) {
+            abort();
+        }
+        json_decref(a);
+        json_decref(d);
     }
     const char *svc;
     api_tree *tree;

@@ -8,9 +8,7 @@ import datetime
 import json
 import os
 import subprocess
-import time
 import uuid
-from pathlib import Path
 
 import requests
 

@@ -34,6 +34,30 @@ static void test_classify(void)
     CHECK_INT_EQ(api_segment_classify("DE89370400440532013000", 22), API_SEG_ID);
 }
 
+static void test_utf8_cut(void)
+{
+    const char *s = "ab\xc3\xbc\xe2\x82\xac"; /* a b u-umlaut euro */
+    CHECK_INT_EQ(api_utf8_cut(s, 2), 2);
+    CHECK_INT_EQ(api_utf8_cut(s, 3), 2); /* inside the 2-byte character */
+    CHECK_INT_EQ(api_utf8_cut(s, 4), 4);
+    CHECK_INT_EQ(api_utf8_cut(s, 6), 4); /* inside the 3-byte character */
+    CHECK_INT_EQ(api_utf8_cut(s, 7), 7);
+    /* a very long path of non-ASCII words still renders valid UTF-8 */
+    char path[4096] = "";
+    for (int i = 0; i < 30; i++) {
+        strcat(path, "/\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+                     "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+                     "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc");
+    }
+    api_tree *t = api_tree_new();
+    const char *tmpl = learn(t, path);
+    json_t *js = json_string(tmpl);
+    CHECK(js != NULL);
+    CHECK(strlen(tmpl) < API_TEMPLATE_MAX);
+    json_decref(js);
+    api_tree_destroy(t);
+}
+
 static void test_names(void)
 {
     char name[64];
@@ -393,6 +417,7 @@ int main(void)
     }
     RUN(test_classify);
     RUN(test_names);
+    RUN(test_utf8_cut);
     RUN(test_basic_templates);
     RUN(test_cardinality_merge);
     RUN(test_persistence_stable);

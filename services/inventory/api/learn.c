@@ -37,6 +37,7 @@ struct api_batch {
 static void scopy(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);
+    n = src[n] == '\0' ? n : api_utf8_cut(src, n);
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
@@ -224,6 +225,7 @@ static api_endpoint_agg *ep_find(api_batch *b, const char *service, const char *
 static void copy40(char *dst, const char *src)
 {
     size_t n = strnlen(src, 39);
+    n = src[n] == '\0' ? n : api_utf8_cut(src, n);
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
@@ -440,6 +442,7 @@ static void headers_learn(api_endpoint_agg *e, const json_t *headers)
         for (; k[n] != '\0' && n < sizeof name - 1; n++) {
             name[n] = (char)tolower((unsigned char)k[n]);
         }
+        n = k[n] == '\0' ? n : api_utf8_cut(k, n);
         name[n] = '\0';
         bool skip = false;
         for (size_t s = 0; skip_headers[s] != NULL && !skip; s++) {
@@ -619,6 +622,8 @@ void api_batch_add(api_batch *b, const api_record *rec, const char *ts)
         scopy(e->host, sizeof e->host, rec->host);
         e->cls = rec->cls;
         e->tls = rec->tls;
+    } else if (rec->cls == API_CLASS_EXTERNAL) {
+        e->cls = API_CLASS_EXTERNAL; /* reachable from outside: that is what matters */
     }
     e->count++;
     status_add(e, rec->status, 1);

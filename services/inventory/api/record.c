@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "template.h"
 #include "vigil/netaddr.h"
 
 const char *api_class_name(api_class cls)
@@ -38,7 +39,7 @@ static int int_field(const json_t *o, const char *key)
 
 static void copy_lower(char *dst, size_t cap, const char *src, size_t len)
 {
-    size_t n = len < cap - 1 ? len : cap - 1;
+    size_t n = len < cap - 1 ? len : api_utf8_cut(src, cap - 1);
     for (size_t i = 0; i < n; i++) {
         dst[i] = (char)tolower((unsigned char)src[i]);
     }
@@ -48,7 +49,7 @@ static void copy_lower(char *dst, size_t cap, const char *src, size_t len)
 /* Copies at most n bytes of src (and at most cap - 1) as a string; returns the length. */
 static size_t scopy(char *dst, size_t cap, const char *src, size_t n)
 {
-    n = n < cap - 1 ? n : cap - 1;
+    n = n < cap - 1 ? n : api_utf8_cut(src, cap - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
     return n;

@@ -202,6 +202,14 @@ bool api_segment_keepword(const char *seg, size_t len)
     return word_in(seg, len, keepwords);
 }
 
+size_t api_utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n;
+}
+
 /* ---- parameter names ---- */
 
 static size_t singular_len(const char *s, size_t len, char *out, size_t outcap)
@@ -369,8 +377,9 @@ static size_t render(const seg_view *v, int n, char *out)
     for (int i = 0; i < n && o < API_TEMPLATE_MAX - 70; i++) {
         out[o++] = '/';
         if (v[i].seg != NULL) {
-            size_t len =
-                v[i].len < API_TEMPLATE_MAX - 70 - o ? v[i].len : API_TEMPLATE_MAX - 70 - o;
+            size_t len = v[i].len < API_TEMPLATE_MAX - 70 - o
+                             ? v[i].len
+                             : api_utf8_cut(v[i].seg, API_TEMPLATE_MAX - 70 - o);
             for (size_t c = 0; c < len; c++) {
                 char ch = v[i].seg[c];
                 out[o++] = ch == '{' || ch == '}' ? '_' : ch; /* keep templates unambiguous */

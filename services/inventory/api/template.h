@@ -48,6 +48,10 @@ api_tree *api_tree_from_json(const json_t *json);
 bool api_tree_dirty(const api_tree *t);
 size_t api_tree_nodes(const api_tree *t);
 
+/* Where to cut s to at most n bytes without splitting a UTF-8 character: the largest m <= n
+ * such that s[m] does not continue a character (s[n] must be readable). */
+size_t api_utf8_cut(const char *s, size_t n);
+
 /* Renders the name "userId" for a parameter after segment prev (prev may be NULL) into
  * out[64]. */
 void api_param_name(const char *prev, size_t prevlen, api_seg_kind kind, char out[64]);
