@@ -141,6 +141,34 @@ step "8. Findings by email and signed webhook"
 api POST /api/v1/email-recipients '{"email":"secops@example.com"}' >/dev/null
 show "mails land in $("$DEV/smtp.sh" dir) (smtp-sink): $(ls "$("$DEV/smtp.sh" dir)" | wc -l) so far"
 
-step "9. The web page"
+step "9. Active OWASP API Top 10 test (POST /api/v1/fuzz-jobs)"
+VULN_ADDR=127.0.0.1:${VIGIL_DEMO_VULNAPI_PORT:-8099}
+if ! pid_alive "$DEMO/vulnapi.pid" fixture-vulnapi; then
+    VULNAPI_ADDR=$VULN_ADDR nohup "$VIGIL_REPO/bin/fixture-vulnapi" >"$DEMO/vulnapi.log" 2>&1 &
+    echo $! >"$DEMO/vulnapi.pid"
+fi
+wait_for "the vulnerable demo API" 15 bash -c "curl -s -o /dev/null -w '%{http_code}' http://$VULN_ADDR/ | grep -v 000" >/dev/null
+show "the deliberately vulnerable API of the tests listens on http://$VULN_ADDR"
+spec=$(jq -c --arg u "http://$VULN_ADDR" '.servers = [{url: $u}]' "$FIX/vulnapi/openapi.json")
+show "its OpenAPI spec uploaded: $(api POST "/api/v1/clusters/$CLUSTER_ID/specs" "$spec" | jq -r .spec_id)"
+token_of() {
+    curl -sS -X POST "http://$VULN_ADDR/api/v2/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$1-pass-1\"}" | jq -r .token
+}
+identities=$(jq -nc --arg a "Bearer $(token_of alice)" --arg b "Bearer $(token_of bob)" \
+    --arg c "Bearer $(token_of admin)" '[{name:"alice",headers:{Authorization:$a}},
+    {name:"bob",headers:{Authorization:$b}},{name:"admin",headers:{Authorization:$c}}]')
+job=$(api POST /api/v1/fuzz-jobs "$(jq -nc --arg u "http://$VULN_ADDR" --argjson i "$identities" \
+    '{base_url:$u, identities:$i, rate_limit:200}')" | jq -r .job_id)
+show "job $job queued; waiting for it (the time-based checks take ~20 s)"
+wait_for "the fuzz job" 180 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
+    $PORTAL/api/v1/fuzz-jobs/$job | jq -r 'select(.status == \"done\" or .status == \"failed\") | .status'" >/dev/null
+api GET "/api/v1/fuzz-jobs/$job" | jq -r '"   status \(.status), progress \(.progress | tostring)"'
+wait_for "fuzzer findings" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
+    '$PORTAL/api/v1/findings?source=fuzzer&limit=100' | jq '.findings | length'" >/dev/null
+api GET '/api/v1/findings?source=fuzzer&limit=100' |
+    jq -r '.findings[] | "   [\(.severity)] \(.rule_id) \(.title)"' | sort -u | head -30
+
+step "10. The web page"
 show "open $PORTAL/ and log in as $EMAIL / $PASSWORD"
 show "API inventory, findings, topology and usage are there too; 'make down' stops everything"
