@@ -137,9 +137,23 @@ wait_for "kube-bench findings" 60 bash -c "curl -sf -H 'Authorization: Bearer $A
     '$PORTAL/api/v1/findings?source=kube-bench' | jq '.findings | length'" >/dev/null
 api GET '/api/v1/findings?source=kube-bench' | jq -r '.findings[:5][] | "   [\(.severity)] \(.rule_id) \(.title)"'
 
-step "8. Findings by email and signed webhook"
+step "8. Findings by signed webhook and by email"
+RX_PORT=${VIGIL_DEMO_WEBHOOK_PORT:-8098}
+if ! pid_alive "$DEMO/webhookrx.pid" webhookrx.py; then
+    nohup /usr/bin/python3 "$FIX/webhookrx/webhookrx.py" "$RX_PORT" >"$DEMO/webhooks.jsonl" 2>&1 &
+    echo $! >"$DEMO/webhookrx.pid"
+fi
+wait_for "the demo webhook receiver" 15 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$RX_PORT) && echo up" >/dev/null
+hook=$(api POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RX_PORT/vigil\"}")
+show "webhook $(jq -r .id <<<"$hook") created; its signing secret is shown once: $(jq -r .secret <<<"$hook" | cut -c1-8)…"
+before=$(wc -l <"$DEMO/webhooks.jsonl")
+api POST "/api/v1/webhooks/$(jq -r .id <<<"$hook")/test" >/dev/null
+wait_for "the test delivery" 30 bash -c "[ \$(wc -l <'$DEMO/webhooks.jsonl') -gt $before ] && echo ok" >/dev/null
+tail -n 1 "$DEMO/webhooks.jsonl" | jq -r '"   received: \(.headers["x-vigil-event"] // .body.type // "event"), signature \(.headers["x-vigil-signature"] // "?" | .[0:24])…"' 2>/dev/null ||
+    show "received: $(tail -n 1 "$DEMO/webhooks.jsonl" | cut -c1-120)"
 api POST /api/v1/email-recipients '{"email":"secops@example.com"}' >/dev/null
-show "mails land in $("$DEV/smtp.sh" dir) (smtp-sink): $(ls "$("$DEV/smtp.sh" dir)" | wc -l) so far"
+show "new high and critical findings are mailed to secops@example.com; the dev SMTP sink keeps"
+show "them in $("$DEV/smtp.sh" dir) ($(ls "$("$DEV/smtp.sh" dir)" | wc -l) messages so far)"
 
 step "9. Active OWASP API Top 10 test (POST /api/v1/fuzz-jobs)"
 VULN_ADDR=127.0.0.1:${VIGIL_DEMO_VULNAPI_PORT:-8099}

@@ -19,7 +19,7 @@ PACKAGES=(
     # the real components of the tests: PostgreSQL, Kafka client CLI, SMTP sink (postfix)
     postgresql kcat postfix
     # the scripts and the pytest harness
-    curl jq openssl ca-certificates python3 python3-pytest python3-yaml python3-requests
+    curl jq openssl ca-certificates python3 python3-pytest python3-yaml python3-requests python3-cryptography
     # benchmarks
     wrk hyperfine
     # browser tests (driven by playwright-core from npm)

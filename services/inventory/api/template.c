@@ -13,6 +13,7 @@ typedef struct api_node {
     uint32_t seglen;
     uint8_t kind;  /* api_seg_kind of a parameter node */
     bool merged;   /* literal children beyond the threshold go to the parameter */
+    bool slugs;    /* slug-like literal children go to the parameter */
     bool terminal; /* a request path ends here */
     uint64_t hits;
     struct api_node *param; /* owned */
@@ -484,6 +485,7 @@ static void merge_node(api_tree *t, api_node *dst, api_node *src)
     dst->hits += src->hits;
     dst->terminal = dst->terminal || src->terminal;
     dst->merged = dst->merged || src->merged;
+    dst->slugs = dst->slugs || src->slugs;
     for (uint32_t i = 0; i < src->nkids; i++) {
         api_node *k = src->kids[i];
         api_node *d = find_kid(dst, k->seg, k->seglen);
@@ -551,22 +553,49 @@ static void render_new(const merge_ctx *mc, const api_node *param, const key_pat
     render(all, n, out);
 }
 
+/* Multi-word slugs ("blue-running-shoes"): lowercase words joined by at least two hyphens. */
+static bool is_slug(const char *s, size_t len)
+{
+    if (len < 12 || s[0] == '-' || s[len - 1] == '-') {
+        return false;
+    }
+    int hyphens = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '-') {
+            if (s[i - 1] == '-') {
+                return false;
+            }
+            hyphens++;
+        } else if (s[i] < 'a' || s[i] > 'z') {
+            return false;
+        }
+    }
+    return hyphens >= 2;
+}
+
+/* Merges the literal children of n into its parameter: all of them but route words and
+ * dominant siblings, or (slugs_only) the slug-like ones. */
 static void merge_position(api_tree *t, api_node *n, const seg_view *prefix, int nprefix,
-                           api_repoint_fn repoint, void *arg)
+                           bool slugs_only, api_repoint_fn repoint, void *arg)
 {
     merge_ctx mc = {.nprefix = nprefix};
     memcpy(mc.prefix, prefix, (size_t)nprefix * sizeof *prefix);
     uint64_t med = median_hits(n);
     uint64_t keep = med * 4 > 8 ? med * 4 : 8;
     api_node *param = ensure_param(t, n, API_SEG_ID);
-    n->merged = true;
+    if (slugs_only) {
+        n->slugs = true;
+    } else {
+        n->merged = true;
+    }
     t->dirty = true;
     uint32_t w = 0;
     api_node **gone = vg_malloc((n->nkids + 1) * sizeof *gone);
     uint32_t ngone = 0;
     for (uint32_t i = 0; i < n->nkids; i++) {
         api_node *k = n->kids[i];
-        if (api_segment_keepword(k->seg, k->seglen) || k->hits >= keep) {
+        if (api_segment_keepword(k->seg, k->seglen) || k->hits >= keep ||
+            (slugs_only && !is_slug(k->seg, k->seglen))) {
             n->kids[w++] = k;
             continue;
         }
@@ -612,23 +641,26 @@ static api_node *step(api_tree *t, api_node *n, const char *seg, size_t len, seg
         return c;
     }
     bool keepword = api_segment_keepword(seg, len);
-    if (n->merged && !keepword) {
+    bool slug = !keepword && is_slug(seg, len);
+    if ((n->merged && !keepword) || (n->slugs && slug)) {
         return ensure_param(t, n, API_SEG_ID);
     }
     c = node_new(t, seg, len, API_SEG_LITERAL);
     add_kid(n, c);
-    if (keepword || n->nkids <= API_MERGE_THRESHOLD) {
+    if (keepword) {
         return c;
     }
-    uint32_t mergeable = 0;
+    uint32_t mergeable = 0, slugs = 0;
     for (uint32_t i = 0; i < n->nkids; i++) {
         mergeable += !api_segment_keepword(n->kids[i]->seg, n->kids[i]->seglen);
+        slugs += is_slug(n->kids[i]->seg, n->kids[i]->seglen);
     }
-    if (mergeable <= API_MERGE_THRESHOLD) {
+    bool by_slugs = slug && slugs >= API_SLUG_THRESHOLD && mergeable <= API_MERGE_THRESHOLD;
+    if (mergeable <= API_MERGE_THRESHOLD && !by_slugs) {
         return c;
     }
     c->hits = 1; /* counted as seen, so a merge that keeps dominant siblings treats it fairly */
-    merge_position(t, n, chain, depth, repoint, arg);
+    merge_position(t, n, chain, depth, by_slugs, repoint, arg);
     api_node *k = find_kid(n, seg, len);
     if (k != NULL) {
         k->hits--;
@@ -689,6 +721,9 @@ static json_t *node_to_json(const api_node *n)
     if (n->merged) {
         json_object_set_new(o, "m", json_true());
     }
+    if (n->slugs) {
+        json_object_set_new(o, "g", json_true());
+    }
     if (n->terminal) {
         json_object_set_new(o, "t", json_true());
     }
@@ -718,6 +753,7 @@ static int node_from_json(api_tree *t, api_node *n, const json_t *o, int depth)
     json_int_t hits = json_integer_value(json_object_get(o, "h"));
     n->hits = hits > 0 ? (uint64_t)hits : 0;
     n->merged = json_is_true(json_object_get(o, "m"));
+    n->slugs = json_is_true(json_object_get(o, "g"));
     n->terminal = json_is_true(json_object_get(o, "t"));
     const json_t *p = json_object_get(o, "p");
     if (p != NULL) {

@@ -2,8 +2,9 @@
  * incrementally. Typed segments (integer, UUID, hex/ObjectId, email, date, mixed alphanumeric
  * with digits) become parameters; words and versions stay literal; a position whose distinct
  * literal values exceed a threshold is merged into a parameter, except well-known literal
- * routes (/users/me, /products/search) and dominant siblings. Parameters are named after the
- * preceding segment (/users/{userId}). */
+ * routes (/users/me, /products/search) and dominant siblings; multi-word slugs
+ * (blue-running-shoes) merge from a lower threshold, leaving other literals alone. Parameters are
+ * named after the preceding segment (/users/{userId}). */
 #ifndef VIGIL_INVENTORY_API_TEMPLATE_H
 #define VIGIL_INVENTORY_API_TEMPLATE_H
 
@@ -14,6 +15,7 @@
 #define API_TEMPLATE_MAX 1024    /* longest template produced (bytes, with NUL) */
 #define API_TEMPLATE_SEGMENTS 32 /* deeper paths end in one {rest} parameter */
 #define API_MERGE_THRESHOLD 24   /* distinct literal values at one position before merging */
+#define API_SLUG_THRESHOLD 6     /* distinct multi-word slugs at one position before merging */
 
 typedef enum {
     API_SEG_LITERAL = 0,
