@@ -123,9 +123,8 @@ static void test_netaddr(void)
     CHECK_INT_EQ(vg_url_target_check("http://user@8.8.8.8/", true, err, sizeof err), -1);
     CHECK_INT_EQ(vg_url_target_check("ftp://8.8.8.8/", true, err, sizeof err), -1);
     char pin[256];
-    CHECK_INT_EQ(vg_url_target_pin("https://127.0.0.1:8443/x", true, pin, sizeof pin, err,
-                                   sizeof err),
-                 0);
+    CHECK_INT_EQ(
+        vg_url_target_pin("https://127.0.0.1:8443/x", true, pin, sizeof pin, err, sizeof err), 0);
     CHECK_STR_EQ(pin, "127.0.0.1:8443:127.0.0.1");
     CHECK_INT_EQ(vg_url_target_pin("http://[::1]/", true, pin, sizeof pin, err, sizeof err), 0);
     CHECK_STR_EQ(pin, "::1:80:[::1]");

@@ -133,6 +133,33 @@ static void test_cardinality_merge(void)
     api_tree_destroy(t);
 }
 
+static void test_slug_merge(void)
+{
+    static const char *const slugs[] = {
+        "how-to-use-istio",    "zero-trust-in-practice",      "scaling-kafka-consumers",
+        "the-cost-of-retries", "postgres-row-level-security", "writing-fuzz-targets"};
+    api_tree *t = api_tree_new();
+    repoints rp = {0};
+    char out[API_TEMPLATE_MAX], path[128];
+    CHECK_STR_EQ(learn(t, "/posts/audit-logs"), "/posts/audit-logs");
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "/posts/%s/comments", slugs[i]);
+        api_tree_learn(t, path, strlen(path), out, on_repoint, &rp);
+    }
+    CHECK_STR_EQ(out, "/posts/{postId}/comments");
+    CHECK_INT_EQ(rp.n, 5); /* the five earlier slugs */
+    CHECK_STR_EQ(learn(t, "/posts/a-brand-new-article/comments"), "/posts/{postId}/comments");
+    CHECK_STR_EQ(learn(t, "/posts/audit-logs"), "/posts/audit-logs"); /* not a slug: kept */
+    CHECK_STR_EQ(learn(t, "/posts/drafts"), "/posts/drafts");
+    json_t *j = api_tree_to_json(t);
+    api_tree *u = api_tree_from_json(j);
+    CHECK_STR_EQ(learn(u, "/posts/yet-another-long-story/comments"), "/posts/{postId}/comments");
+    CHECK_STR_EQ(learn(u, "/posts/archive"), "/posts/archive");
+    json_decref(j);
+    api_tree_destroy(u);
+    api_tree_destroy(t);
+}
+
 static void test_persistence_stable(void)
 {
     api_tree *t = api_tree_new();
@@ -420,6 +447,7 @@ int main(void)
     RUN(test_utf8_cut);
     RUN(test_basic_templates);
     RUN(test_cardinality_merge);
+    RUN(test_slug_merge);
     RUN(test_persistence_stable);
     RUN(test_spec_shop);
     RUN(test_spec_bank);

@@ -23,8 +23,8 @@ typedef struct vg_envelope {
 /* Parses and validates (v == 1, id a UUID, type non-empty [a-z0-9._-], tenant_id and
  * cluster_id UUIDs when present, ts RFC 3339, data an object). Returns 0, or -1 with the
  * reason in errbuf. On success call vg_envelope_clear. */
-int vg_envelope_parse(const void *buf, size_t len, vg_envelope *env, char *errbuf,
-                      size_t errlen) __attribute__((warn_unused_result));
+int vg_envelope_parse(const void *buf, size_t len, vg_envelope *env, char *errbuf, size_t errlen)
+    __attribute__((warn_unused_result));
 void vg_envelope_clear(vg_envelope *env);
 
 /* Builds a serialized envelope with a new id and the current time; data is stolen.

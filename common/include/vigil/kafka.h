@@ -29,9 +29,8 @@ const char *vg_topic(const char *base);
 
 /* Creates the topics (prefixed) if missing, with the given partition count; existing topics
  * are fine. Returns 0 or -1 with errbuf set. */
-int vg_kafka_ensure_topics(const char *brokers, const char *const *bases, int count,
-                           int partitions, char *errbuf, size_t errlen)
-    __attribute__((warn_unused_result));
+int vg_kafka_ensure_topics(const char *brokers, const char *const *bases, int count, int partitions,
+                           char *errbuf, size_t errlen) __attribute__((warn_unused_result));
 
 typedef struct vg_producer vg_producer;
 
@@ -49,9 +48,9 @@ int vg_producer_send(vg_producer *p, const char *topic, const char *key, const v
     __attribute__((warn_unused_result));
 /* Sends and waits for the acknowledgement. Returns 0 or -1 with errbuf set.
  * Thread-safe with respect to other senders. */
-int vg_producer_send_sync(vg_producer *p, const char *topic, const char *key,
-                          const void *payload, size_t len, int timeout_ms, char *errbuf,
-                          size_t errlen) __attribute__((warn_unused_result));
+int vg_producer_send_sync(vg_producer *p, const char *topic, const char *key, const void *payload,
+                          size_t len, int timeout_ms, char *errbuf, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Serves delivery reports; call regularly from the owning loop. */
 void vg_producer_poll(vg_producer *p, int timeout_ms);
 /* Waits until every queued message is acknowledged; returns 0 or -1 on timeout. */
@@ -65,9 +64,9 @@ void vg_producer_destroy(vg_producer *p);
 
 /* What a consumer handler decided about one message. */
 typedef enum {
-    VG_HANDLE_OK = 0,  /* processed (transaction committed): store the offset */
-    VG_HANDLE_RETRY,   /* transient failure: retry with backoff, then dead-letter */
-    VG_HANDLE_REJECT,  /* cannot ever be processed: dead-letter now with errbuf */
+    VG_HANDLE_OK = 0, /* processed (transaction committed): store the offset */
+    VG_HANDLE_RETRY,  /* transient failure: retry with backoff, then dead-letter */
+    VG_HANDLE_REJECT, /* cannot ever be processed: dead-letter now with errbuf */
 } vg_handle_result;
 
 typedef struct vg_message {
@@ -87,15 +86,15 @@ typedef vg_handle_result (*vg_consumer_handler)(const vg_message *msg, vg_db *db
 
 typedef struct vg_consumer_opts {
     const char *brokers;
-    const char *group;          /* consumer group id (not prefixed automatically) */
-    const char *const *topics;  /* base names; prefixed by the consumer */
+    const char *group;         /* consumer group id (not prefixed automatically) */
+    const char *const *topics; /* base names; prefixed by the consumer */
     int ntopics;
     vg_consumer_handler handler;
     void *arg;
-    const char *database_url;   /* the consumer thread opens its own vg_db */
-    vg_producer *dlq;           /* producer used for vigil.dlq (not owned) */
-    int max_attempts;           /* handler attempts before dead-lettering (default 3) */
-    int session_timeout_ms;     /* default 10000 */
+    const char *database_url; /* the consumer thread opens its own vg_db */
+    vg_producer *dlq;         /* producer used for vigil.dlq (not owned) */
+    int max_attempts;         /* handler attempts before dead-lettering (default 3) */
+    int session_timeout_ms;   /* default 10000 */
 } vg_consumer_opts;
 
 typedef struct vg_consumer vg_consumer;
