@@ -91,8 +91,10 @@ static json_t *api_one(portal_ctx *ctx, vg_http_req *req, portal_auth *auth)
     if (id == NULL) {
         return NULL;
     }
+    /* an id merged into another endpoint by a later template keeps answering (aliases) */
     portal_query q = {.sql = "SELECT to_jsonb(e) - 'tenant_id' FROM api_endpoints e "
-                             "WHERE e.id = $1",
+                             "WHERE e.id = $1 OR e.id = (SELECT a.endpoint_id FROM "
+                             "api_endpoint_aliases a WHERE a.old_id = $1)",
                       .nparams = 1,
                       .params = {id}};
     if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
@@ -201,12 +203,30 @@ json_t *portal_api_openapi(const json_t *e)
     return doc;
 }
 
+/* The reconstructed document of the endpoint's whole service (kept by the inventory in
+ * api_openapi_docs), or NULL when the inventory has not written one yet. */
+static json_t *service_openapi(portal_ctx *ctx, const portal_auth *auth, const json_t *api)
+{
+    portal_query q = {.sql = "SELECT d.document FROM api_openapi_docs d WHERE d.cluster_id = "
+                             "$1::uuid AND d.service = $2",
+                      .nparams = 2,
+                      .params = {json_string_value(json_object_get(api, "cluster_id")),
+                                 json_string_value(json_object_get(api, "service"))}};
+    if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
+        return NULL;
+    }
+    return q.out;
+}
+
 void portal_api_openapi_get(vg_http_req *req, void *arg)
 {
     portal_auth auth;
     json_t *api = api_one(arg, req, &auth);
     if (api != NULL) {
-        json_t *doc = portal_api_openapi(api);
+        json_t *doc = service_openapi(arg, &auth, api);
+        if (doc == NULL) {
+            doc = portal_api_openapi(api); /* this endpoint alone until the service's is built */
+        }
         json_decref(api);
         vg_http_reply_json(req, 200, doc);
     }
@@ -229,7 +249,16 @@ void portal_topology_get(vg_http_req *req, void *arg)
                "'source', source, 'destination', destination, 'class', class, 'calls', calls, "
                "'errors', errors, 'error_rate', CASE WHEN calls > 0 THEN round(errors::numeric / "
                "calls, 4) ELSE 0 END, 'latency_ms', latency_ms, 'first_seen', first_seen, "
-               "'last_seen', last_seen) ORDER BY source, destination) FROM e), '[]'))",
+               "'last_seen', last_seen) ORDER BY source, destination) FROM e), '[]'), "
+               "'outbound_hosts', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
+               "h.cluster_id, 'host', h.host, 'callers', h.callers, 'plaintext', h.plaintext, "
+               "'calls', h.calls, 'first_seen', h.first_seen, 'last_seen', h.last_seen) ORDER BY "
+               "h.host) FROM api_outbound_hosts h WHERE ($1::uuid IS NULL OR h.cluster_id = "
+               "$1::uuid)), '[]'), "
+               "'policies', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
+               "p.cluster_id, 'service', p.service, 'callers', p.callers, 'policy', p.policy, "
+               "'updated_at', p.updated_at) ORDER BY p.service) FROM api_policies p WHERE ($1::uuid "
+               "IS NULL OR p.cluster_id = $1::uuid)), '[]'))",
         .nparams = 1,
         .params = {cluster_id}};
     if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0 || q.out == NULL) {
