@@ -116,3 +116,19 @@ def test_zz_readyz_follows_postgres(env, start_service):
                        timeout=120)
     wait_until(lambda: svc.get("/readyz").status_code == 200, timeout=30,
                message="readyz did not come back to 200 after PostgreSQL restarted")
+
+
+def test_vigilctl_lists_tenants_and_sets_a_plan(env):
+    env.vigilctl("migrate")
+    tid = env.psql_value("INSERT INTO tenants (name) VALUES ('Plan Co') RETURNING id")
+    listed = env.vigilctl("tenants", "list").stdout
+    assert tid in listed and "Plan Co" in listed and "free" in listed
+    out = env.vigilctl("tenants", "set-plan", tid, "pro", "--workload-limit", "500").stdout
+    assert "plan pro" in out
+    assert env.psql("SELECT plan, workload_limit FROM tenants WHERE id = %s", [tid]) == \
+        [("pro", "500")]
+    bad = env.vigilctl("tenants", "set-plan", tid, "platinum", check=False)
+    assert bad.returncode == 2 and "unknown plan" in bad.stderr
+    missing = env.vigilctl("tenants", "set-plan", "00000000-0000-4000-8000-000000000000", "pro",
+                           check=False)
+    assert missing.returncode == 1 and "no tenant" in missing.stderr
