@@ -183,6 +183,13 @@ wait_for "fuzzer findings" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_K
 api GET '/api/v1/findings?source=fuzzer&limit=100' |
     jq -r '.findings[] | "   [\(.severity)] \(.rule_id) \(.title)"' | sort -u | head -30
 
-step "10. The web page"
+step "10. The tenant report (POST then GET /api/v1/report)"
+api POST /api/v1/report >/dev/null
+wait_for "the tenant report" 60 bash -c "curl -sf -H 'Authorization: Bearer $API_KEY' \
+    $PORTAL/api/v1/report | jq -r .generated_at" >/dev/null
+api GET /api/v1/report | jq -r '"   generated \(.generated_at): \(.data | tostring | .[0:160])…"'
+show "self-contained HTML: $PORTAL/api/v1/report.html (from the page's Report view)"
+
+step "11. The web page"
 show "open $PORTAL/ and log in as $EMAIL / $PASSWORD"
 show "API inventory, findings, topology and usage are there too; 'make down' stops everything"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "commands.h"
 #include "json_util.h"
 
 static const char no_report[] =
@@ -54,4 +55,18 @@ void portal_report_html(vg_http_req *req, void *arg)
         vg_http_reply_raw(req, 200, "text/html; charset=utf-8", html, html ? strlen(html) : 0);
         json_decref(r);
     }
+}
+
+void portal_report_generate(vg_http_req *req, void *arg)
+{
+    portal_ctx *ctx = arg;
+    portal_auth auth;
+    if (!portal_auth_require(ctx, req, &auth)) {
+        return;
+    }
+    if (portal_command_send(ctx, "report.generate", auth.tenant_id, NULL, json_object()) != 0) {
+        vg_http_reply_error(req, 503, "unavailable", "cannot queue the report; try again");
+        return;
+    }
+    vg_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
 }

@@ -8,4 +8,7 @@
 void portal_report_json(vg_http_req *req, void *arg);
 void portal_report_html(vg_http_req *req, void *arg);
 
+/* POST /api/v1/report: asks the report service for a fresh report (report.generate). */
+void portal_report_generate(vg_http_req *req, void *arg);
+
 #endif

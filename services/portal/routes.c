@@ -65,6 +65,7 @@ static const portal_route portal_routes[] = {
     {"GET", "/api/v1/fuzz-jobs/{id}", portal_fuzzjob_get},
     {"GET", "/api/v1/usage", portal_usage_get},
     {"GET", "/api/v1/report", portal_report_json},
+    {"POST", "/api/v1/report", portal_report_generate},
     {"GET", "/api/v1/report.html", portal_report_html},
     {"GET", "/", portal_static_index},
     {"GET", "/static/*", portal_static_file},
