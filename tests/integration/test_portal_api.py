@@ -538,7 +538,8 @@ def test_empty_tenant_gets_empty_lists(portal, env):
                       ("/clusters", "clusters"), ("/fuzz-jobs", "jobs")):
         r = t.get(path)
         assert r.status_code == 200 and r.json()[key] == [], path
-    assert t.get("/topology").json() == {"nodes": [], "edges": []}
+    assert t.get("/topology").json() == {"nodes": [], "edges": [], "outbound_hosts": [],
+                                         "policies": []}
 
 
 # --------------------------------------------------------------------------- findings
