@@ -95,7 +95,7 @@ integration: all
 	deploy/dev/stack.sh up
 	VIGIL_BIN_DIR=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
-test: all format-check check fuzz-smoke integration
+test: all check fuzz-smoke integration format-check
 
 asan:
 	$(MAKE) BUILD=build/asan BIN=bin/asan SANITIZER=address,undefined all check integration

@@ -241,24 +241,25 @@ void portal_topology_get(vg_http_req *req, void *arg)
         return;
     }
     portal_query q = {
-        .sql = "WITH e AS (SELECT * FROM api_edges WHERE ($1::uuid IS NULL OR cluster_id = "
-               "$1::uuid)) SELECT jsonb_build_object("
-               "'nodes', coalesce((SELECT jsonb_agg(DISTINCT n) FROM (SELECT source AS n FROM e "
-               "UNION SELECT destination FROM e) x), '[]'), "
-               "'edges', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', cluster_id, "
-               "'source', source, 'destination', destination, 'class', class, 'calls', calls, "
-               "'errors', errors, 'error_rate', CASE WHEN calls > 0 THEN round(errors::numeric / "
-               "calls, 4) ELSE 0 END, 'latency_ms', latency_ms, 'first_seen', first_seen, "
-               "'last_seen', last_seen) ORDER BY source, destination) FROM e), '[]'), "
-               "'outbound_hosts', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
-               "h.cluster_id, 'host', h.host, 'callers', h.callers, 'plaintext', h.plaintext, "
-               "'calls', h.calls, 'first_seen', h.first_seen, 'last_seen', h.last_seen) ORDER BY "
-               "h.host) FROM api_outbound_hosts h WHERE ($1::uuid IS NULL OR h.cluster_id = "
-               "$1::uuid)), '[]'), "
-               "'policies', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
-               "p.cluster_id, 'service', p.service, 'callers', p.callers, 'policy', p.policy, "
-               "'updated_at', p.updated_at) ORDER BY p.service) FROM api_policies p WHERE ($1::uuid "
-               "IS NULL OR p.cluster_id = $1::uuid)), '[]'))",
+        .sql =
+            "WITH e AS (SELECT * FROM api_edges WHERE ($1::uuid IS NULL OR cluster_id = "
+            "$1::uuid)) SELECT jsonb_build_object("
+            "'nodes', coalesce((SELECT jsonb_agg(DISTINCT n) FROM (SELECT source AS n FROM e "
+            "UNION SELECT destination FROM e) x), '[]'), "
+            "'edges', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', cluster_id, "
+            "'source', source, 'destination', destination, 'class', class, 'calls', calls, "
+            "'errors', errors, 'error_rate', CASE WHEN calls > 0 THEN round(errors::numeric / "
+            "calls, 4) ELSE 0 END, 'latency_ms', latency_ms, 'first_seen', first_seen, "
+            "'last_seen', last_seen) ORDER BY source, destination) FROM e), '[]'), "
+            "'outbound_hosts', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
+            "h.cluster_id, 'host', h.host, 'callers', h.callers, 'plaintext', h.plaintext, "
+            "'calls', h.calls, 'first_seen', h.first_seen, 'last_seen', h.last_seen) ORDER BY "
+            "h.host) FROM api_outbound_hosts h WHERE ($1::uuid IS NULL OR h.cluster_id = "
+            "$1::uuid)), '[]'), "
+            "'policies', coalesce((SELECT jsonb_agg(jsonb_build_object('cluster_id', "
+            "p.cluster_id, 'service', p.service, 'callers', p.callers, 'policy', p.policy, "
+            "'updated_at', p.updated_at) ORDER BY p.service) FROM api_policies p WHERE ($1::uuid "
+            "IS NULL OR p.cluster_id = $1::uuid)), '[]'))",
         .nparams = 1,
         .params = {cluster_id}};
     if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0 || q.out == NULL) {
