@@ -24,8 +24,9 @@
 // cluster" with the manifest, an over-privileged token refused with its rules, the stand-in
 // cluster accepted with the ingest token and snippets, the clusters list, an OpenAPI spec
 // upload, findings (filters, pages, a status change), the API inventory, an active test,
-// notifications, usage, and every view at phone width. Every step saves a screenshot; any
-// failure exits 1 (and saves portal-FAILED-<step>.png).
+// notifications, usage, the topology (call graph, third-party hosts, AuthorizationPolicy
+// YAML), the report (404, then counts and report.html), every view at phone width. Every
+// step saves a screenshot; any failure exits 1 (and saves portal-FAILED-<step>.png).
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -590,10 +591,179 @@ async function listView(link, heading, table, empty) {
     return 'listed';
 }
 
+// The call graph, third-party hosts and generated policies the inventory would write.
+function seedTopology() {
+    const sql = `
+        WITH c AS (SELECT id, tenant_id FROM clusters WHERE name = :'cluster'),
+        e AS (
+            INSERT INTO api_edges (tenant_id, cluster_id, source, destination, class, calls,
+                                   errors, latency_ms)
+            SELECT c.tenant_id, c.id, v.src, v.dst, v.class, v.calls, v.errors, v.lat::jsonb
+              FROM c, (VALUES
+                ('external', 'orders.shop', 'external', 1200, 36,
+                 '{"p50": 18, "p90": 45, "p99": 120}'),
+                ('web.shop', 'orders.shop', 'internal', 800, 0,
+                 '{"p50": 9, "p90": 20, "p99": 41}'),
+                ('orders.shop', 'users.shop', 'internal', 640, 2,
+                 '{"p50": 4, "p90": 9, "p99": 22}'),
+                ('orders.shop', 'api.stripe.com', 'outbound', 75, 0,
+                 '{"p50": 210, "p90": 380, "p99": 910}')
+              ) AS v(src, dst, class, calls, errors, lat)
+            RETURNING 1),
+        h AS (
+            INSERT INTO api_outbound_hosts (tenant_id, cluster_id, host, callers, plaintext,
+                                            calls)
+            SELECT c.tenant_id, c.id, v.host, v.callers::text[], v.plain, v.calls
+              FROM c, (VALUES
+                ('api.stripe.com', '{orders.shop}', false, 75),
+                ('legacy-geo.example.net', '{users.shop,web.shop}', true, 12)
+              ) AS v(host, callers, plain, calls)
+            RETURNING 1)
+        INSERT INTO api_policies (tenant_id, cluster_id, service, callers, policy)
+        SELECT c.tenant_id, c.id, 'orders.shop', 1, '{
+            "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+            "metadata": {"name": "orders-least-privilege", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "orders"}}, "action": "ALLOW",
+              "rules": [{"from": [{"source": {"principals":
+                ["cluster.local/ns/shop/sa/web"]}}],
+                "to": [{"operation": {"methods": ["GET", "POST"],
+                  "paths": ["/v1/orders", "/v1/orders/*"]}}]}]}}'::jsonb
+          FROM c;
+        SELECT count(*) FROM api_edges e JOIN clusters c ON c.id = e.cluster_id
+         WHERE c.name = :'cluster';`;
+    const out = execFileSync(PSQL, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+        '-v', `cluster=stand-in-${run}`, SEED_DB], { input: sql, encoding: 'utf8' });
+    check(out.trim() === '4', `seeding wrote ${out.trim()} edges, expected 4`);
+}
+
+// A report as the report service would build it (tenant_reports: data jsonb, html text).
+function seedReport() {
+    const sql = `
+        INSERT INTO tenant_reports (tenant_id, data, html)
+        SELECT c.tenant_id, jsonb_build_object(
+            'generated_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'totals', '{"open": 2, "resolved": 1, "suppressed": 55}'::jsonb,
+            'by_severity', '{"critical": 1, "high": 0, "medium": 1, "low": 0, "info": 0}'::jsonb,
+            'by_category', '[{"category": "pod-security", "count": 1},
+                             {"category": "sensitive-data", "count": 1}]'::jsonb,
+            'by_cluster', jsonb_build_array(jsonb_build_object('cluster_id', c.id,
+                'cluster', c.name, 'count', 2)),
+            'top_risks', '[{"rule_id": "VGL-POD-001", "title": "Privileged container",
+                "severity": "critical", "category": "pod-security",
+                "object": {"kind": "Deployment", "namespace": "shop", "name": "payments"}},
+               {"rule_id": "VGL-API-010", "title": "Sensitive data in URL",
+                "severity": "medium", "category": "sensitive-data",
+                "object": {"method": "GET", "path": "/users/{userId}"}}]'::jsonb),
+            '<!doctype html><html><head><title>Vigil report</title></head><body>'
+            || '<h1>Security report</h1><p>2 open findings</p></body></html>'
+          FROM clusters c WHERE c.name = :'cluster'
+        RETURNING 1;`;
+    const out = execFileSync(PSQL, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+        '-v', `cluster=stand-in-${run}`, SEED_DB], { input: sql, encoding: 'utf8' });
+    check(out.trim() === '1', `seeding wrote ${out.trim()} reports, expected 1`);
+}
+
+async function openView(name) {
+    await page.getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name, exact: true }).click();
+    await page.getByRole('heading', { name, exact: true }).waitFor();
+    await page.locator('main [aria-busy]').waitFor({ state: 'detached' });
+    if (await page.locator('#alert').isVisible()) {
+        fail(`${name} failed: ${await alertText()}`);
+    }
+}
+
+async function topology() {
+    await openView('Topology');
+    if (!SEED_DB) {
+        check(await page.locator('#topo-edges-empty').isVisible()
+            || await page.locator('#topo-edges table').count() > 0, 'no edges and no empty state');
+        return;
+    }
+    check(await page.locator('#topo-count-edges').innerText() === '4', 'expected 4 call paths');
+    check(await page.locator('#topo-count-plaintext').innerText() === '1',
+        'expected 1 host called in plaintext');
+    // edges grouped by destination: orders.shop has two callers, busiest first
+    const group = page.locator('.topo-group', { has: page.getByRole('heading',
+        { name: /^orders\.shop/ }) });
+    check(await group.count() === 1, 'no orders.shop group');
+    const rows = group.locator('tbody tr');
+    check(await rows.count() === 2, `orders.shop has ${await rows.count()} callers, expected 2`);
+    const first = await rows.nth(0).innerText();
+    check(/external/.test(first) && /1,200/.test(first) && /3\.0%/.test(first)
+        && /18 ms/.test(first) && /120 ms/.test(first),
+    `the external caller's row is wrong: ${first}`);
+    check(await rows.nth(0).locator('.num.bad').count() === 1,
+        'a 3% error rate (2% or more) is not flagged');
+    check(/web\.shop/.test(await rows.nth(1).innerText()), 'web.shop is not a caller');
+    check(await page.locator('.topo-group h3').count() === 3, 'expected 3 destinations');
+    // third-party hosts with their callers; plaintext flagged
+    const geo = page.locator('#topo-hosts-table tr', { hasText: 'legacy-geo.example.net' });
+    const geoText = await geo.innerText();
+    check(/plaintext/i.test(geoText) && /users\.shop/.test(geoText) && /web\.shop/.test(geoText),
+        `the plaintext host row is wrong: ${geoText}`);
+    const stripe = await page.locator('#topo-hosts-table tr', { hasText: 'api.stripe.com' })
+        .innerText();
+    check(/TLS/.test(stripe) && /orders\.shop/.test(stripe), `stripe row is wrong: ${stripe}`);
+    // the generated AuthorizationPolicy as YAML, with a copy button
+    const yaml = await page.locator('#topo-policy-0').innerText();
+    for (const line of ['apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy',
+        '  name: orders-least-privilege', '  action: ALLOW', '  rules:',
+        '        - cluster.local/ns/shop/sa/web', '        - /v1/orders/*']) {
+        check(yaml.includes(line), `the policy YAML lacks "${line}":\n${yaml}`);
+    }
+    const copy = page.getByRole('button', { name: 'Copy the AuthorizationPolicy of orders.shop' });
+    await copy.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('status').textContent
+        .includes('Copied'));
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    check(clip === yaml.replace(/\n?$/, '\n') || clip.trim() === yaml.trim(),
+        'the clipboard does not hold the policy');
+    await page.locator('#topology-title').scrollIntoViewIfNeeded();
+}
+
+async function report() {
+    await openView('Report');
+    if (!SEED_DB) {
+        check(await page.locator('#report-missing').isVisible()
+            || await page.locator('#report-body').isVisible(), 'the report view shows nothing');
+        return;
+    }
+    // no report built yet: the API's 404 message, shown in the view (not as a failure)
+    const missing = await page.locator('#report-missing').innerText();
+    check(/no report has been generated/i.test(missing), `no 404 message: ${missing}`);
+    check(!(await page.locator('#report-body').isVisible()), 'an empty report is shown');
+    check(!(await page.locator('#report-open').isVisible()), 'a link to a missing report');
+    seedReport();
+    await openView('Usage');               // and back: the view loads the new report
+    await openView('Report');
+    await page.locator('#report-body').waitFor({ state: 'visible' });
+    check(await page.locator('#report-total-open').innerText() === '2', 'open total is not 2');
+    const sev = await page.locator('#report-severity').innerText();
+    check(/critical\s*1/i.test(sev) && /medium\s*1/i.test(sev), `severity counts: ${sev}`);
+    const cat = await page.locator('#report-category').innerText();
+    check(/pod-security\s*1/.test(cat) && /sensitive-data\s*1/.test(cat), `categories: ${cat}`);
+    const cl = await page.locator('#report-cluster').innerText();
+    check(cl.includes(`stand-in-${run}`) && /2/.test(cl), `clusters: ${cl}`);
+    const risks = page.locator('#report-risks li');
+    check(await risks.count() === 2, 'expected 2 top risks');
+    check(/Privileged container/.test(await risks.nth(0).innerText()), 'top risk is wrong');
+    // the full report opens with the session cookie
+    const link = page.getByRole('link', { name: 'Open the full report' });
+    check(await link.getAttribute('href') === '/api/v1/report.html', 'wrong report link');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+    await popup.waitForLoadState();
+    const body = await popup.locator('h1').innerText();
+    check(body === 'Security report', `report.html shows "${body}"`);
+    await popup.close();
+    await page.bringToFront();
+}
+
 async function narrowScreen() {
     await page.setViewportSize({ width: 390, height: 844 });
     const views = ['Clusters', 'Findings', 'API inventory', 'Active tests', 'Notifications',
-        'Usage', 'Connect a cluster'];
+        'Topology', 'Report', 'Usage', 'Connect a cluster'];
     for (const name of views) {
         await page.getByRole('navigation', { name: 'Main' })
             .getByRole('link', { name, exact: true }).click();
@@ -655,6 +825,11 @@ async function main() {
         await step('active-test', activeTest);
         await step('notifications', notifications);
         await step('usage', usage);
+        if (SEED_DB) {
+            seedTopology();
+        }
+        await step('topology', topology);
+        await step('report', report);
         await step('phone-connect', narrowScreen);
         check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
     } finally {

@@ -34,7 +34,7 @@ STEPS = [
     "signup-keyboard", "signup-api-key", "logout", "signup-duplicate", "wrong-password", "login",
     "connect-manifest", "connect-over-privileged", "connect-ingest-token", "clusters",
     "openapi-spec", "findings", "api-inventory", "active-test", "notifications", "usage",
-    "phone-connect",
+    "topology", "report", "phone-connect",
 ]
 
 
@@ -84,6 +84,7 @@ def test_static_page_served(portal):
     assert '<script type="module" src="/static/app.js">' in index.text
     assert '<link rel="stylesheet" href="/static/style.css">' in index.text
     assets = {"app.js": "javascript", "api.js": "javascript", "ui.js": "javascript",
+              "topology.js": "javascript", "report.js": "javascript", "yaml.js": "javascript",
               "snippets.js": "javascript", "style.css": "text/css", "favicon.svg": "image/svg"}
     for asset, kind in assets.items():
         r = portal.get(f"/static/{asset}")

@@ -9,7 +9,9 @@ import {
 import { loadFuzzJobs, wireFuzz } from './fuzz.js';
 import { hideWebhookSecret, loadNotifications, wireNotifications } from './notifications.js';
 import { apiClaritySnippet, fluentBitSnippet, meshConfigSnippet } from './snippets.js';
+import { loadReport } from './report.js';
 import { specsClustersChanged, wireSpecs } from './specs.js';
+import { loadTopology } from './topology.js';
 import {
     $, announce, badge, busy, checkForm, clearAlert, copyFrom, el, field, formatTime,
     labelCells, offendingRules, showError, showOk, withBusy,
@@ -77,6 +79,8 @@ const VIEW_LOADERS = {
     connect: loadConnect,
     findings: () => loadFindings(false),
     apis: () => loadApis(false),
+    topology: loadTopology,
+    report: loadReport,
     tests: loadFuzzJobs,
     notifications: loadNotifications,
     usage: loadUsage,
