@@ -15,6 +15,7 @@ struct vg_db {
     PGconn *conn;
     char error[512];
     char sqlstate[6];
+    int exec_wait_ms;
 };
 
 vg_db *vg_db_new(const char *url, const char *role)
@@ -22,6 +23,7 @@ vg_db *vg_db_new(const char *url, const char *role)
     vg_db *db = vg_calloc(1, sizeof *db);
     db->url = vg_strdup(url);
     db->role = vg_strdup(role);
+    db->exec_wait_ms = 2000;
     return db;
 }
 
@@ -104,9 +106,14 @@ PGconn *vg_db_conn(vg_db *db, int wait_ms)
     }
 }
 
+void vg_db_set_exec_wait(vg_db *db, int wait_ms)
+{
+    db->exec_wait_ms = wait_ms < 0 ? 0 : wait_ms;
+}
+
 PGresult *vg_db_exec(vg_db *db, const char *sql, int nparams, const char *const *params)
 {
-    PGconn *conn = vg_db_conn(db, 2000);
+    PGconn *conn = vg_db_conn(db, db->exec_wait_ms);
     if (conn == NULL) {
         return NULL;
     }

@@ -47,6 +47,10 @@ ingest_edge *ingest_edge_new(const ingest_edge_opts *opts, ingest_auth *auth,
     e->auth = auth;
     e->producer = producer;
     e->db = db;
+    /* Auth lookups run on the loop thread: never sleep on a dead database (503 instead). */
+    if (db) {
+        vg_db_set_exec_wait(db, 0);
+    }
     e->accepted = vg_counter_get("vigil_ingest_records_total",
                                  "Trace records by outcome (accepted = acknowledged by Kafka).",
                                  "result=\"accepted\"");

@@ -18,6 +18,10 @@ void vg_db_destroy(vg_db *db); /* NULL is a no-op */
  * wait_ms; NULL when the server stays unreachable. */
 PGconn *vg_db_conn(vg_db *db, int wait_ms);
 
+/* How long vg_db_exec/vg_db_cmd wait to reconnect (default 2000 ms). 0 = a single connect
+ * attempt, no backoff sleep (for callers on an event-loop thread). */
+void vg_db_set_exec_wait(vg_db *db, int wait_ms);
+
 /* Runs sql with text parameters (NULL = SQL NULL). Returns the result when its status is
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK, else logs, clears it and returns NULL; the last
  * error (with SQLSTATE) is then in vg_db_error/vg_db_sqlstate. Caller PQclear()s. */
