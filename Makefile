@@ -64,28 +64,33 @@ $(LIBVIGIL): $(COMMON_OBJ)
 define svc_rule
 $(BIN)/vigil-$(1): $(call svc_obj,$(1)) $(LIBVIGIL)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $$@")
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rule,$(s))))
 
 $(BIN)/vigilctl: $(CTL_OBJ) $(LIBVIGIL)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # test fixtures written in C (stand-in servers): tests/fixtures/<name>/*.c -> bin/fixture-<name>
 fixture_obj = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fixtures/$(1)/*.c))
 $(BIN)/fixture-%: $$(call fixture_obj,$$*) $(LIBVIGIL)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # unit tests: tests/unit/test_<svc>_*.c also link that service's objects (without main.o)
 unit_svc = $(firstword $(filter $(SERVICES),$(word 2,$(subst _, ,$(1)))))
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $$(call svc_lib_obj,$$(call unit_svc,$$*)) $(LIBVIGIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/bench_%: $(BUILD)/bench/bench_%.o $$(call svc_lib_obj,$$(call unit_svc,bench_$$*)) $(LIBVIGIL)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 check: $(UNIT_BIN)
 	@set -e; fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \

@@ -169,7 +169,7 @@ static void verify_work(void *arg)
 {
     verify_job *job = arg;
     portal_kube_verify(job->c.server, job->c.ca, job->token, job->ctx->set.kube_timeout_s,
-                       &job->verdict);
+                       job->ctx->set.allow_private, &job->verdict);
 }
 
 static void verify_done(void *arg)

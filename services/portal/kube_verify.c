@@ -11,6 +11,7 @@
 
 #include "vigil/alloc.h"
 #include "vigil/crypto.h"
+#include "vigil/netaddr.h"
 #include "vigil/util.h"
 
 #define KUBE_MAX_RESPONSE (4 * 1024 * 1024)
@@ -161,15 +162,17 @@ typedef struct kube_call {
 typedef struct kube_client {
     CURL *curl;
     struct curl_slist *hdrs;
-    char *auth; /* "Authorization: Bearer …": wiped on close */
+    char *auth;                 /* "Authorization: Bearer …": wiped on close */
+    struct curl_slist *resolve; /* the checked addresses, pinned (CURLOPT_RESOLVE) */
     const char *server;
     struct curl_blob ca;
 } kube_client;
 
-static void kube_client_open(kube_client *kc, const char *server, const char *ca_pem,
-                             const char *token, long timeout_s)
+static void kube_client_open(kube_client *kc, const char *server, const char *pin,
+                             const char *ca_pem, const char *token, long timeout_s)
 {
     kc->server = server;
+    kc->resolve = curl_slist_append(NULL, pin);
     kc->auth = vg_asprintf("Authorization: Bearer %s", token);
     kc->hdrs = curl_slist_append(NULL, kc->auth);
     kc->hdrs = curl_slist_append(kc->hdrs, "Content-Type: application/json");
@@ -186,6 +189,7 @@ static void kube_client_open(kube_client *kc, const char *server, const char *ca
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, kc->hdrs);
+    curl_easy_setopt(curl, CURLOPT_RESOLVE, kc->resolve);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout_s);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -195,6 +199,7 @@ static void kube_client_close(kube_client *kc)
 {
     curl_easy_cleanup(kc->curl);
     curl_slist_free_all(kc->hdrs);
+    curl_slist_free_all(kc->resolve);
     vg_wipe(kc->auth, strlen(kc->auth));
     free(kc->auth);
 }
@@ -322,11 +327,16 @@ static json_t *kube_namespaces(kube_client *kc)
 }
 
 void portal_kube_verify(const char *server, const char *ca_pem, const char *token, long timeout_s,
-                        kube_verdict *v)
+                        bool allow_private, kube_verdict *v)
 {
     memset(v, 0, sizeof *v);
+    char pin[512], err[400];
+    if (vg_url_target_pin(server, allow_private, pin, sizeof pin, err, sizeof err) != 0) {
+        verdict_set(v, 400, "server refused: %s", err);
+        return;
+    }
     kube_client kc = {0};
-    kube_client_open(&kc, server, ca_pem, token, timeout_s);
+    kube_client_open(&kc, server, pin, ca_pem, token, timeout_s);
     kube_call call;
     kube_review(&kc, "default", &call);
     bool ok = !verdict_transport(v, &call) && verdict_from_review(v, &call, "default");

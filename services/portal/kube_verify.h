@@ -5,6 +5,7 @@
 #define PORTAL_KUBE_VERIFY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef struct kube_verdict {
     int status;        /* 0 accepted, 400 unusable credential, 422 over-privileged */
@@ -17,8 +18,10 @@ typedef struct kube_verdict {
  * array of the offending rules (empty when the identity is read-only without Secrets). */
 json_t *portal_kube_classify(const json_t *status);
 
-/* Posts a SelfSubjectRulesReview to server with token, trusting only ca_pem. Fills v. */
+/* Posts a SelfSubjectRulesReview to server with token, trusting only ca_pem. Fills v. The
+ * server's addresses are resolved and checked once (private ones refused unless allow_private)
+ * and pinned for every request, so a second DNS answer cannot redirect the token. */
 void portal_kube_verify(const char *server, const char *ca_pem, const char *token, long timeout_s,
-                        kube_verdict *v);
+                        bool allow_private, kube_verdict *v);
 
 #endif
