@@ -331,9 +331,11 @@ static void record_status(vg_db *db, const char *cluster_id, const char *status,
 static int sync_with_credential(ingest_collector *c, vg_db *db, const cluster_row *row,
                                 const char *holder, sync_failure *f)
 {
-    char aad[2 * VG_UUID_LEN + 2], err[256];
+    char aad[2 * VG_UUID_LEN + 2], err[256], pin[512];
     snprintf(aad, sizeof aad, "%s/%s", row->tenant_id, row->id);
-    if (vg_url_target_check(row->server, c->opts.allow_private, err, sizeof err) != 0) {
+    /* checked once, then pinned: every list request goes to the addresses checked here */
+    if (vg_url_target_pin(row->server, c->opts.allow_private, pin, sizeof pin, err, sizeof err) !=
+        0) {
         f->status = "error";
         snprintf(f->message, sizeof f->message, "API server address refused: %s", err);
         return 1;
@@ -347,7 +349,7 @@ static int sync_with_credential(ingest_collector *c, vg_db *db, const cluster_ro
         return 1;
     }
     ingest_kube *kube =
-        ingest_kube_new(row->server, row->ca_cert, (const char *)token, c->opts.timeout_s);
+        ingest_kube_new(row->server, pin, row->ca_cert, (const char *)token, c->opts.timeout_s);
     vg_wipe(token, len);
     free(token);
     int rc = snapshot_run(c, db, row, kube, holder, f);

@@ -18,6 +18,7 @@ struct ingest_kube {
     char *server; /* without a trailing '/' */
     char *ca_pem;
     struct curl_slist *headers; /* holds the Authorization header */
+    struct curl_slist *resolve; /* the checked addresses, pinned (CURLOPT_RESOLVE) */
     long timeout_s;
     long requests;
     long restarts;
@@ -39,11 +40,12 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-ingest_kube *ingest_kube_new(const char *server, const char *ca_pem, const char *token,
-                             long timeout_s)
+ingest_kube *ingest_kube_new(const char *server, const char *pin, const char *ca_pem,
+                             const char *token, long timeout_s)
 {
     ingest_kube *k = vg_calloc(1, sizeof *k);
     k->curl = curl_easy_init();
+    k->resolve = pin != NULL ? curl_slist_append(NULL, pin) : NULL;
     k->server = vg_strdup(server);
     size_t n = strlen(k->server);
     while (n > 0 && k->server[n - 1] == '/') {
@@ -68,6 +70,7 @@ void ingest_kube_destroy(ingest_kube *k)
         vg_wipe(h->data, strlen(h->data));
     }
     curl_slist_free_all(k->headers);
+    curl_slist_free_all(k->resolve);
     if (k->curl != NULL) {
         curl_easy_cleanup(k->curl);
     }
@@ -92,6 +95,7 @@ static void kube_setup(ingest_kube *k, const char *url, response *resp)
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, k->headers);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, k->resolve);
     struct curl_blob ca = {.data = k->ca_pem, .len = strlen(k->ca_pem), .flags = CURL_BLOB_NOCOPY};
     curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);

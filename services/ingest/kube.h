@@ -20,10 +20,11 @@ typedef enum {
 
 typedef struct ingest_kube ingest_kube;
 
-/* server "https://host:port" (a trailing '/' is fine), ca_pem the cluster's CA certificate,
- * token the bearer token (copied; wiped on destroy). */
-ingest_kube *ingest_kube_new(const char *server, const char *ca_pem, const char *token,
-                             long timeout_s);
+/* server "https://host:port" (a trailing '/' is fine), pin a CURLOPT_RESOLVE entry from
+ * vg_url_target_pin (the addresses that were checked; NULL lets curl resolve), ca_pem the
+ * cluster's CA certificate, token the bearer token (copied; wiped on destroy). */
+ingest_kube *ingest_kube_new(const char *server, const char *pin, const char *ca_pem,
+                             const char *token, long timeout_s);
 void ingest_kube_destroy(ingest_kube *k); /* NULL is a no-op */
 
 /* Lists every object of r, page_size per request. On KUBE_OK *items is a new array. */
