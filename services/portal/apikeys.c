@@ -25,11 +25,7 @@ void portal_apikey_list(vg_http_req *req, void *arg)
     }
     portal_query q = {.sql = "SELECT coalesce(jsonb_agg(" APIKEY_JSON
                              " ORDER BY k.created_at, k.id), '[]') FROM api_keys k"};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", "api_keys", q.out));
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "api_keys");
 }
 
 void portal_apikey_create(vg_http_req *req, void *arg)

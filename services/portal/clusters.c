@@ -212,30 +212,14 @@ void portal_cluster_list(vg_http_req *req, void *arg)
     }
     portal_query q = {.sql = "SELECT coalesce(jsonb_agg(" CLUSTER_COLUMNS
                              " ORDER BY c.created_at, c.id), '[]') FROM clusters c"};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", "clusters", q.out));
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "clusters");
 }
 
 /* Runs a statement returning one cluster JSON (or none) for {id}; replies 404/500 itself. */
 static json_t *cluster_one(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth,
                            const char *sql)
 {
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return NULL;
-    }
-    portal_query q = {.sql = sql, .nparams = 1, .params = {id}};
-    if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return NULL;
-    }
-    if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such cluster");
-    }
-    return q.out;
+    return portal_query_by_id(ctx->db, req, auth->tenant_id, sql, "cluster");
 }
 
 void portal_cluster_get(vg_http_req *req, void *arg)

@@ -228,11 +228,7 @@ void portal_fuzzjob_list(vg_http_req *req, void *arg)
     portal_query q = {.sql = "SELECT coalesce(jsonb_agg(" JOB_JSON
                              " ORDER BY j.created_at DESC, j.id), '[]') FROM "
                              "(SELECT * FROM fuzz_jobs ORDER BY created_at DESC LIMIT 200) j"};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", "jobs", q.out));
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "jobs");
 }
 
 void portal_fuzzjob_get(vg_http_req *req, void *arg)

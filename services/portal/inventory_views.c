@@ -21,17 +21,6 @@ static bool cluster_filter(vg_http_req *req, const char **cluster_id)
     return true;
 }
 
-/* Runs a list query and replies {key: rows}. */
-static void list_reply(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth, portal_query *q,
-                       const char *key)
-{
-    if (portal_query_run(ctx->db, auth->tenant_id, q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", key, q->out ? q->out : json_array()));
-}
-
 void portal_workloads_list(vg_http_req *req, void *arg)
 {
     portal_ctx *ctx = arg;
@@ -54,7 +43,7 @@ void portal_workloads_list(vg_http_req *req, void *arg)
                "AND ($2::text IS NULL OR w.status = $2)",
         .nparams = 2,
         .params = {cluster_id, status}};
-    list_reply(ctx, req, &auth, &q, "workloads");
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "workloads");
 }
 
 void portal_apis_list(vg_http_req *req, void *arg)
@@ -78,7 +67,7 @@ void portal_apis_list(vg_http_req *req, void *arg)
                           "AND ($2::text IS NULL OR e.class = $2)",
                       .nparams = 2,
                       .params = {cluster_id, cls}};
-    list_reply(ctx, req, &auth, &q, "apis");
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "apis");
 }
 
 /* The endpoint {id} as JSON, or NULL after replying 404/500. */

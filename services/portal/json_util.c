@@ -155,3 +155,31 @@ const char *portal_param_uuid(vg_http_req *req, const char *name)
     }
     return id;
 }
+
+json_t *portal_query_by_id(vg_db *db, vg_http_req *req, const char *tenant_id, const char *sql,
+                           const char *what)
+{
+    const char *id = portal_param_uuid(req, "id");
+    if (id == NULL) {
+        return NULL;
+    }
+    portal_query q = {.sql = sql, .nparams = 1, .params = {id}};
+    if (portal_query_run(db, tenant_id, &q) != 0) {
+        portal_reply_db_error(req, db, NULL);
+        return NULL;
+    }
+    if (q.out == NULL) {
+        vg_http_reply_error(req, 404, "not_found", "no such %s", what);
+    }
+    return q.out;
+}
+
+void portal_reply_list(vg_db *db, vg_http_req *req, const char *tenant_id, portal_query *q,
+                       const char *key)
+{
+    if (portal_query_run(db, tenant_id, q) != 0) {
+        portal_reply_db_error(req, db, NULL);
+        return;
+    }
+    vg_http_reply_json(req, 200, json_pack("{s:o}", key, q->out ? q->out : json_array()));
+}

@@ -27,6 +27,16 @@ int portal_query_run(vg_db *db, const char *tenant_id, portal_query *q)
 /* Runs one statement inside an already open transaction; same result convention. */
 int portal_query_in_tx(vg_db *db, portal_query *q) __attribute__((warn_unused_result));
 
+/* Runs sql with $1 = the request's {id} (a UUID, else 400) in the tenant's transaction and
+ * returns its JSON; NULL after replying 400, 500, or 404 "no such <what>" when no row. */
+json_t *portal_query_by_id(vg_db *db, vg_http_req *req, const char *tenant_id, const char *sql,
+                           const char *what);
+
+/* Runs the list query q in the tenant's transaction and replies 200 {key: rows} (rows: [] when
+ * NULL), or 500. */
+void portal_reply_list(vg_db *db, vg_http_req *req, const char *tenant_id, portal_query *q,
+                       const char *key);
+
 /* Replies 409 with conflict_msg on a unique violation, else 500; logs the failure. */
 void portal_reply_db_error(vg_http_req *req, vg_db *db, const char *conflict_msg);
 

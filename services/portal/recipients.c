@@ -56,11 +56,7 @@ void portal_recipient_list(vg_http_req *req, void *arg)
     }
     portal_query q = {.sql = "SELECT coalesce(jsonb_agg(" RECIPIENT_JSON
                              " ORDER BY r.created_at, r.id), '[]') FROM email_recipients r"};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", "recipients", q.out));
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "recipients");
 }
 
 void portal_recipient_delete(vg_http_req *req, void *arg)

@@ -95,30 +95,14 @@ void portal_webhook_list(vg_http_req *req, void *arg)
     }
     portal_query q = {.sql = "SELECT coalesce(jsonb_agg(" WEBHOOK_JSON
                              " ORDER BY w.created_at, w.id), '[]') FROM webhooks w"};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return;
-    }
-    vg_http_reply_json(req, 200, json_pack("{s:o}", "webhooks", q.out));
+    portal_reply_list(ctx->db, req, auth.tenant_id, &q, "webhooks");
 }
 
 /* Runs sql ($1 = {id}) and returns its JSON, or NULL after replying 404/500. */
 static json_t *webhook_one(portal_ctx *ctx, vg_http_req *req, const portal_auth *auth,
                            const char *sql)
 {
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return NULL;
-    }
-    portal_query q = {.sql = sql, .nparams = 1, .params = {id}};
-    if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return NULL;
-    }
-    if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such webhook");
-    }
-    return q.out;
+    return portal_query_by_id(ctx->db, req, auth->tenant_id, sql, "webhook");
 }
 
 void portal_webhook_delete(vg_http_req *req, void *arg)
