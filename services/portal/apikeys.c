@@ -70,21 +70,13 @@ void portal_apikey_revoke(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return;
-    }
-    portal_query q = {.sql = "UPDATE api_keys k SET revoked_at = now() WHERE k.id = $1 AND "
-                             "k.revoked_at IS NULL RETURNING to_jsonb(k.id)",
-                      .nparams = 1,
-                      .params = {id}};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-    } else if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such API key");
-    } else {
-        json_decref(q.out);
-        vg_info("api key revoked", "tenant_id", auth.tenant_id, "key_id", id);
+    json_t *id = portal_query_by_id(ctx->db, req, auth.tenant_id,
+                                    "UPDATE api_keys k SET revoked_at = now() WHERE k.id = $1 AND "
+                                    "k.revoked_at IS NULL RETURNING to_jsonb(k.id::text)",
+                                    "API key");
+    if (id != NULL) {
+        vg_info("api key revoked", "tenant_id", auth.tenant_id, "key_id", json_string_value(id));
+        json_decref(id);
         vg_http_reply_json(req, 204, NULL);
     }
 }

@@ -104,20 +104,11 @@ void portal_domain_delete(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return;
-    }
-    portal_query q = {.sql = "DELETE FROM portal_target_domains d WHERE d.id = $1 "
-                             "RETURNING to_jsonb(d.id)",
-                      .nparams = 1,
-                      .params = {id}};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-    } else if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such domain");
-    } else {
-        json_decref(q.out);
+    json_t *gone = portal_query_by_id(
+        ctx->db, req, auth.tenant_id,
+        "DELETE FROM portal_target_domains d WHERE d.id = $1 RETURNING to_jsonb(d.id)", "domain");
+    if (gone != NULL) {
+        json_decref(gone);
         vg_http_reply_json(req, 204, NULL);
     }
 }

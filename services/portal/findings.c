@@ -167,19 +167,11 @@ void portal_finding_get(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return;
-    }
-    portal_query q = {.sql = "SELECT " FINDING_JSON " FROM findings f WHERE f.id = $1",
-                      .nparams = 1,
-                      .params = {id}};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-    } else if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such finding");
-    } else {
-        vg_http_reply_json(req, 200, q.out);
+    json_t *f =
+        portal_query_by_id(ctx->db, req, auth.tenant_id,
+                           "SELECT " FINDING_JSON " FROM findings f WHERE f.id = $1", "finding");
+    if (f != NULL) {
+        vg_http_reply_json(req, 200, f);
     }
 }
 

@@ -238,23 +238,15 @@ void portal_fuzzjob_get(vg_http_req *req, void *arg)
     if (!portal_auth_require(ctx, req, &auth)) {
         return;
     }
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return;
-    }
-    portal_query q = {
-        .sql = "SELECT " JOB_JSON " || jsonb_build_object('findings', coalesce((SELECT "
-               "jsonb_agg(jsonb_build_object('id', f.id, 'rule_id', f.rule_id, 'title', f.title, "
-               "'severity', f.severity, 'category', f.category, 'status', f.status, 'object', "
-               "f.object) ORDER BY f.first_seen, f.id) FROM findings f WHERE f.scope = 'fuzz:' || "
-               "j.id::text), '[]')) FROM fuzz_jobs j WHERE j.id = $1",
-        .nparams = 1,
-        .params = {id}};
-    if (portal_query_run(ctx->db, auth.tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-    } else if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such fuzz job");
-    } else {
-        vg_http_reply_json(req, 200, q.out);
+    json_t *job = portal_query_by_id(
+        ctx->db, req, auth.tenant_id,
+        "SELECT " JOB_JSON " || jsonb_build_object('findings', coalesce((SELECT "
+        "jsonb_agg(jsonb_build_object('id', f.id, 'rule_id', f.rule_id, 'title', f.title, "
+        "'severity', f.severity, 'category', f.category, 'status', f.status, 'object', "
+        "f.object) ORDER BY f.first_seen, f.id) FROM findings f WHERE f.scope = 'fuzz:' || "
+        "j.id::text), '[]')) FROM fuzz_jobs j WHERE j.id = $1",
+        "fuzz job");
+    if (job != NULL) {
+        vg_http_reply_json(req, 200, job);
     }
 }

@@ -76,24 +76,12 @@ static json_t *api_one(portal_ctx *ctx, vg_http_req *req, portal_auth *auth)
     if (!portal_auth_require(ctx, req, auth)) {
         return NULL;
     }
-    const char *id = portal_param_uuid(req, "id");
-    if (id == NULL) {
-        return NULL;
-    }
     /* an id merged into another endpoint by a later template keeps answering (aliases) */
-    portal_query q = {.sql = "SELECT to_jsonb(e) - 'tenant_id' FROM api_endpoints e "
-                             "WHERE e.id = $1 OR e.id = (SELECT a.endpoint_id FROM "
-                             "api_endpoint_aliases a WHERE a.old_id = $1)",
-                      .nparams = 1,
-                      .params = {id}};
-    if (portal_query_run(ctx->db, auth->tenant_id, &q) != 0) {
-        portal_reply_db_error(req, ctx->db, NULL);
-        return NULL;
-    }
-    if (q.out == NULL) {
-        vg_http_reply_error(req, 404, "not_found", "no such API");
-    }
-    return q.out;
+    return portal_query_by_id(ctx->db, req, auth->tenant_id,
+                              "SELECT to_jsonb(e) - 'tenant_id' FROM api_endpoints e "
+                              "WHERE e.id = $1 OR e.id = (SELECT a.endpoint_id FROM "
+                              "api_endpoint_aliases a WHERE a.old_id = $1)",
+                              "API");
 }
 
 void portal_api_get(vg_http_req *req, void *arg)
